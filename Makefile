@@ -1,0 +1,50 @@
+# creditpolicy — `make run` serves the API with the shipped policy on SQLite; `make test` runs every check.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# durable-rules does not build or import on Python 3.13: take the newest of 3.12 / 3.11.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not ((3,11) <= sys.version_info[:2] < (3,13)))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install toolchain lint typecheck unit bench clean
+
+run: install
+	$(BIN)/creditpolicy serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy policy engine api
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(MAKE) --no-print-directory toolchain
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+# durable-rules ships only as source: it needs a C compiler and the Python headers.
+toolchain:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: Python 3.11 or 3.12 is required (durable-rules does not run on 3.13)."; \
+		echo "  Debian/Ubuntu: sudo apt-get install python3.12 python3.12-venv python3.12-dev"; exit 1; fi
+	@command -v gcc >/dev/null 2>&1 || { \
+		echo "error: gcc is required to build durable-rules."; \
+		echo "  Debian/Ubuntu: sudo apt-get install build-essential   Fedora: sudo dnf install gcc"; exit 1; }
+	@$(PYTHON) -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' || { \
+		echo "error: the Python headers (Python.h) for $(PYTHON) are missing; durable-rules needs them."; \
+		echo "  Debian/Ubuntu: sudo apt-get install $(PYTHON)-dev   Fedora: sudo dnf install python3-devel"; exit 1; }
+	@$(PYTHON) -c 'import venv' 2>/dev/null || { echo "error: the venv module is missing: sudo apt-get install $(PYTHON)-venv"; exit 1; }
+
+bench: install
+	$(BIN)/python bench/decide.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
