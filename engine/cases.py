@@ -199,7 +199,9 @@ def run_cases(compiled: CompiledPolicy, cases: CasesFile) -> list[CaseOutcome]:
                 outcomes.append(CaseOutcome(case.id, case.kind, line, True, ()))
             else:
                 want = f"error {case.expect_error.code}" if case.expect_error else "a decision"
-                outcomes.append(CaseOutcome(case.id, case.kind, line, False, (f"expected {want}, got {exc.code}: {exc}",)))
+                outcomes.append(
+                    CaseOutcome(case.id, case.kind, line, False, (f"expected {want}, got {exc.code}: {exc}",))
+                )
             continue
         if case.expect_error is not None:
             msg = f"expected error {case.expect_error.code}, got a decision"
@@ -217,4 +219,3 @@ def coverage_of(compiled: CompiledPolicy, outcomes: Iterable[CaseOutcome]) -> Co
     for o in outcomes:
         cov.covered |= set(o.covered) & cov.universe
     return cov
-

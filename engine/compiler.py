@@ -33,9 +33,9 @@ from engine.ir import (
     PenaltyIR,
     PolicyMetaIR,
     RatingScoring,
+    RulesetSet,
     RuleSpec,
     RuleTable,
-    RulesetSet,
     SourceRef,
     StandardsIR,
     StandardsRuleIR,
@@ -183,8 +183,8 @@ def stage_standards(b: _Build) -> None:
         limit = getattr(st, key)
         if limit is not None:
             ftype = FieldType.NUMBER if key == "max_expected_dso_days" else FieldType.RATIO
-            cond = Compare(">", FieldRef(path, ftype, True), Literal(limit, FieldType.NUMBER))
-            rules.append(StandardsRuleIR(f"standards.{key}", cond, reason, b.src(("standards", key))))
+            above = Compare(">", FieldRef(path, ftype, True), Literal(limit, FieldType.NUMBER))
+            rules.append(StandardsRuleIR(f"standards.{key}", above, reason, b.src(("standards", key))))
     for i, r in enumerate(st.rules):
         parsed = _condition(b, r.when, "assess", ("standards", "rules", i, "when"))
         if parsed is not None:
@@ -238,6 +238,7 @@ def stage_terms(b: _Build) -> None:
         except Exception as exc:
             b.errors.append(f"{b.src(('terms', 'per_grade', grade))}: {exc}")
     b.parts["terms"] = MappingProxyType(terms)
+    b.parts["default_penalty"] = default
     b.parts["review_days"] = MappingProxyType(dict(b.loaded.policy.review.per_grade))
 
 
@@ -338,9 +339,7 @@ _cache_lock = threading.Lock()
 
 
 def _build_rulesets(tables: dict[str, RuleTable], factory: MatcherFactory, sha: str) -> RulesetSet:
-    matchers: dict[str, Matcher] = {
-        kind: factory(f"cp_{sha[:16]}_{kind}", t.rules) for kind, t in tables.items()
-    }
+    matchers: dict[str, Matcher] = {kind: factory(f"cp_{sha[:16]}_{kind}", t.rules) for kind, t in tables.items()}
     return RulesetSet(**matchers)
 
 
@@ -368,6 +367,7 @@ def compile_policy(loaded: LoadedPolicyLike, *, factory: MatcherFactory = durabl
         rounding_step=b.parts["rounding_step"],
         rounding_mode=b.parts["rounding_mode"],
         terms=b.parts["terms"],
+        default_penalty=b.parts["default_penalty"],
         review_days=b.parts["review_days"],
         order_rules=b.parts["order_rules"],
         ladders=b.parts["ladders"],

@@ -64,8 +64,11 @@ def parse_request(kind: str, payload: Mapping[str, Any] | BaseModel) -> BaseMode
     """Validate a JSON-like payload into the request model of ``kind``."""
     model = REQUEST_MODELS.get(kind)
     if model is None:
-        raise InputError(f"unknown decision kind {kind!r} (one of {', '.join(DECISION_KINDS)})", field="kind",
-                         code="unknown_decision_kind")
+        raise InputError(
+            f"unknown decision kind {kind!r} (one of {', '.join(DECISION_KINDS)})",
+            field="kind",
+            code="unknown_decision_kind",
+        )
     if isinstance(payload, model):
         return payload
     if isinstance(payload, BaseModel):
@@ -103,7 +106,9 @@ def decide(compiled: CompiledPolicy, kind: str, payload: Mapping[str, Any] | Bas
     try:
         result = _EVALUATORS[kind](compiled, request, trace)
     except DecimalException as exc:  # amounts so extreme that exact arithmetic overflows
-        raise InputError(f"a value is out of range ({type(exc).__name__})", field="/", code="value_out_of_range") from None
+        raise InputError(
+            f"a value is out of range ({type(exc).__name__})", field="/", code="value_out_of_range"
+        ) from None
     trace.set("input", request.model_dump(mode="json"))
     return Decision(kind, result, trace.to_dict())  # type: ignore[arg-type]
 

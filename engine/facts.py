@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal, DivisionByZero, InvalidO
 
 from engine.ir import ComputedField, Fact, FactValue
 from engine.models import CreditFile
-from policy.expressions import Arith, FieldRef, Literal, Value
+from policy.expressions import FieldRef, Literal, Value
 
 __all__ = ["FACT_QUANTUM", "ComputedField", "credit_file_fact", "evaluate_value", "quantize", "with_computed"]
 
@@ -22,7 +22,10 @@ FACT_QUANTUM = Decimal("0.0001")
 
 
 def quantize(value: Decimal) -> Decimal:
-    """A number as the rules see it: 4 decimal places, half-even."""
+    """A number as the rules see it: at most 4 decimal places (half-even), otherwise as given."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -4:
+        return value
     return value.quantize(FACT_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from policy.expressions import Condition, Value
 
@@ -220,7 +220,8 @@ Fact = Mapping[str, FactValue]  # keys are dotted field paths
 class Matcher(Protocol):
     """Something that tells, for each fact, which rules hold: a durable ruleset or plain Python."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def match(self, facts: Sequence[Fact]) -> list[tuple[str, ...]]: ...
 
@@ -261,7 +262,7 @@ class RulesetSet:
     settlement: Matcher  # which discount windows a payment falls in
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CompiledPolicy:
     """A policy ready to evaluate: compile once, evaluate many times (mappings are read-only)."""
 
@@ -274,11 +275,19 @@ class CompiledPolicy:
     rounding_step: Decimal
     rounding_mode: Literal["down", "nearest"]
     terms: Mapping[str, TermsIR]
+    default_penalty: PenaltyIR  # terms.penalty of the policy: applies to terms given as text in a request
     review_days: Mapping[str, int]
     order_rules: OrderRulesIR
     ladders: Mapping[str, LadderIR]
     tables: Mapping[str, RuleTable]  # grades, standards, order, collection, settlement
     rulesets: RulesetSet
+
+    def __repr__(self) -> str:
+        m = self.meta
+        return f"CompiledPolicy({m.policy_id} {m.version} sha256={m.sha256[:12]} matchers={self.rulesets.order.name})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))  # keeps test-failure reports (hypothesis, IPython) short
 
     def grade(self, name: str) -> GradeIR:
         for g in self.grades:

@@ -80,6 +80,8 @@ SignedMoney = Annotated[Decimal, AfterValidator(_amount), Text]
 Money = Annotated[Decimal, AfterValidator(_amount), AfterValidator(_non_negative), Text]
 Ratio = Annotated[Decimal, AfterValidator(_ratio), Text]
 Number = Annotated[Decimal, AfterValidator(_number), Text]
+# Outputs are computed, not typed in: they are serialised as text but not range-checked again.
+MoneyOut = Annotated[Decimal, Text]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Days = Annotated[int, Field(ge=0, le=36_500)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -213,7 +215,7 @@ class AssessResult(_Out):
     grade: str
     eligible: bool
     reasons: list[Reason]  # the standards not met (empty when eligible)
-    credit_limit: Money
+    credit_limit: MoneyOut
     terms: TermsOut
     review_interval_days: int
     next_review: dt.date
@@ -245,6 +247,9 @@ class OrderCustomer(_In):
 
 class OrderLine(_In):
     id: Id
+    # The business reference of the order (the buyer's PO number, the ERP order number): a held or
+    # rejected order re-submitted under a new id is still the same order for its credit case.
+    reference: Id | None = None
     amount: Money
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
@@ -270,10 +275,10 @@ class OrderResult(_Out):
     reasons: list[Reason]
     grade: str
     eligible: bool
-    credit_limit: Money
-    exposure_total: Money
-    available_before: SignedMoney
-    available_after: SignedMoney
+    credit_limit: MoneyOut
+    exposure_total: MoneyOut
+    available_before: MoneyOut
+    available_after: MoneyOut
     policy: PolicyRef
 
 
@@ -318,13 +323,13 @@ class SettlementRequest(_In):
 
 class PaymentLine(_Out):
     date: dt.date
-    amount: Money
+    amount: MoneyOut
     day: int  # days after the invoice date
     discount_rate: Annotated[Decimal, Text]
-    discount: Money
-    principal_settled: Money  # invoice amount this payment settled (amount + discount)
-    penalty_paid: Money
-    overpaid: Money
+    discount: MoneyOut
+    principal_settled: MoneyOut  # invoice amount this payment settled (amount + discount)
+    penalty_paid: MoneyOut
+    overpaid: MoneyOut
     days_overdue: int
 
 
@@ -332,8 +337,8 @@ class PenaltyPeriod(_Out):
     start: dt.date  # inclusive
     end: dt.date  # exclusive
     days: int
-    principal: Money
-    interest: Money
+    principal: MoneyOut
+    interest: MoneyOut
 
 
 class SettlementResult(_Out):
@@ -342,19 +347,19 @@ class SettlementResult(_Out):
     due_date: dt.date
     payments: list[PaymentLine]
     discount_rate: Annotated[Decimal, Text]  # effective: discount earned / invoice amount
-    discount_amount: Money
-    principal_settled: Money
-    amount_due: Money  # principal still open
+    discount_amount: MoneyOut
+    principal_settled: MoneyOut
+    amount_due: MoneyOut  # principal still open
     days_overdue: int  # as of as_of, 0 when the principal is settled
     paid_days_late: int  # for a settled invoice: how late the settling payment was
-    penalty_interest_accrued: Money
-    penalty_interest_paid: Money
-    penalty_interest_due: Money
+    penalty_interest_accrued: MoneyOut
+    penalty_interest_paid: MoneyOut
+    penalty_interest_due: MoneyOut
     penalty_periods: list[PenaltyPeriod]
-    total_due: Money  # amount_due + penalty_interest_due
-    overpaid: Money
+    total_due: MoneyOut  # amount_due + penalty_interest_due
+    overpaid: MoneyOut
     discount_rate_today: Annotated[Decimal, Text]  # what paying the rest on as_of would earn
-    pay_today_to_settle: Money
+    pay_today_to_settle: MoneyOut
     status: Literal["open", "overdue", "paid", "paid_late", "paid_with_penalty_due"]
     policy: PolicyRef
 
@@ -398,7 +403,7 @@ class AuxiliaryOut(_Out):
     threshold_days: int
     due_now: bool
     due_on: dt.date
-    amount: Money | None = None  # penalty interest accrued, for penalty_interest
+    amount: MoneyOut | None = None  # penalty interest accrued, for penalty_interest
 
 
 class CollectionResult(_Out):

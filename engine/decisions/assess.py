@@ -23,19 +23,33 @@ from engine.models import AssessRequest, AssessResult, FactorScore, Reason
 from engine.results import policy_ref, terms_out
 from engine.trace import Trace
 
-__all__ = ["LimitCalculation", "assess_credit", "calculate_limit", "grade_for_score", "score_factor"]
+__all__ = [
+    "LimitCalculation",
+    "assess_credit",
+    "calculate_limit",
+    "grade_for_score",
+    "graded_limit",
+    "run_assessment",
+    "score_factor",
+]
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
 
 def score_factor(factor: FactorIR, value: FactValue) -> Decimal:
-    """Points 0..100 of one factor for the value read (None: missing)."""
+    """Points 0..100 of one factor for the value read (None: missing), to 2 decimals."""
+    return _points(factor, value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _points(factor: FactorIR, value: FactValue) -> Decimal:
     sc = factor.scoring
     if value is None:
         return factor.missing
     if isinstance(sc, RatingScoring):
-        return dict(sc.ratings).get(str(value), sc.unknown)
+        # A yes/no fact is rated with the keys "true" and "false".
+        key = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return dict(sc.ratings).get(key, sc.unknown)
     if not isinstance(value, Decimal):
         return factor.missing
     if isinstance(sc, BandScoring):
@@ -48,7 +62,7 @@ def score_factor(factor: FactorIR, value: FactValue) -> Decimal:
     # lower is better and X > P; no deduction when the standard is met; clamped to 0..100.
     shortfall = sc.standard - value if sc.higher_is_better else value - sc.standard
     points = HUNDRED - max(shortfall, Decimal(0)) * sc.alpha
-    return min(HUNDRED, max(Decimal(0), points)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return min(HUNDRED, max(Decimal(0), points))
 
 
 def grade_for_score(compiled: CompiledPolicy, score: Decimal, trace: Trace | None = None) -> str:
@@ -89,13 +103,14 @@ def calculate_limit(
     for m in rule.methods:
         if m.method == "fixed":
             assert m.amount is not None
-            methods.append({"method": "fixed", "amount": m.amount})
+            methods.append({"method": "fixed", "amount": m.amount.quantize(CENT)})
             continue
         assert m.pct is not None
         basis_path = _METHOD_BASIS[m.method]
         basis = _basis(fact, basis_path)
         # An unknown or negative basis grants nothing: prudence over optimism.
-        amount = Decimal(0) if basis is None else max(Decimal(0), basis * m.pct).quantize(CENT, ROUND_DOWN)
+        amount = Decimal(0) if basis is None else max(Decimal(0), basis * m.pct)
+        amount = amount.quantize(CENT, ROUND_DOWN)
         methods.append({"method": m.method, "pct": m.pct, "basis": basis_path, "basis_value": basis, "amount": amount})
     base = min(x["amount"] for x in methods)
     caps: list[dict[str, Any]] = []
@@ -106,10 +121,12 @@ def calculate_limit(
         if enabled:
             value = _basis(fact, path)
             # A cap whose basis is unknown cannot be shown to hold, so it allows nothing.
-            caps.append({"cap": name, "amount": Decimal(0) if value is None else max(Decimal(0), value)})
+            amount = (Decimal(0) if value is None else max(Decimal(0), value)).quantize(CENT, ROUND_DOWN)
+            caps.append({"cap": name, "amount": amount})
     if rule.caps.absolute is not None:
-        caps.append({"cap": "absolute", "amount": rule.caps.absolute})
-    caps.append({"cap": "portfolio_remaining", "amount": max(Decimal(0), compiled.portfolio_total - allocated)})
+        caps.append({"cap": "absolute", "amount": rule.caps.absolute.quantize(CENT)})
+    remaining = max(Decimal(0), compiled.portfolio_total - allocated).quantize(CENT)
+    caps.append({"cap": "portfolio_remaining", "amount": remaining})
     ceiling = min(c["amount"] for c in caps)
     capped = min(base, ceiling)
     bound_by = "base"
@@ -133,10 +150,36 @@ def calculate_limit(
         "caps": caps,
         "bound_by": bound_by,
         "before_rounding": capped,
-        "rounding": {"step": step, "mode": compiled.rounding_mode},
+        "rounding": {"step": step.normalize(), "mode": compiled.rounding_mode},
         "limit": limit,
     }
     return LimitCalculation(limit, steps)
+
+
+def graded_limit(
+    compiled: CompiledPolicy, grade: str, fact: dict[str, FactValue], allocated: Decimal
+) -> LimitCalculation:
+    """The limit of ``grade``, never below what a worse grade that still gets credit would grant.
+
+    Credit managers rely on "a better credit file never gets a lower limit"; per-grade formulas
+    alone cannot promise it (20 % of working capital capped at 12 % of equity can be less than
+    15 % of working capital). Validation keeps caps from tightening towards better grades, so the
+    floor never breaks the better grade's own caps.
+    """
+    own = calculate_limit(compiled, compiled.limits[grade], fact, allocated)
+    rank = compiled.grade(grade).rank
+    minimum = compiled.standards.min_grade
+    last = compiled.grade(minimum).rank if minimum is not None else len(compiled.grades) - 1
+    best = own
+    for g in compiled.grades[rank + 1 : last + 1]:
+        other = calculate_limit(compiled, compiled.limits[g.grade], fact, allocated)
+        if other.limit > best.limit:
+            best = other
+    if best is own:
+        return own
+    steps = {**own.steps, "limit": best.limit, "floor": {"grade": best.steps["grade"], "limit": best.limit}}
+    steps["bound_by"] = f"floor_grade_{best.steps['grade']}"
+    return LimitCalculation(best.limit, steps)
 
 
 @dataclass(frozen=True)
@@ -189,7 +232,7 @@ def run_assessment(compiled: CompiledPolicy, request: AssessRequest, trace: Trac
     reasons = [Reason(rule=rid, reason=rules[rid].reason, source=str(rules[rid].source)) for rid in failed]
     eligible = not failed
     if eligible:
-        calc = calculate_limit(compiled, compiled.limits[grade], fact, request.portfolio.allocated)
+        calc = graded_limit(compiled, grade, fact, request.portfolio.allocated)
         limit, limit_steps = calc.limit, calc.steps
         terms = compiled.terms[grade]
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from engine.decisions.assess import run_assessment
 from engine.errors import InputError
@@ -14,7 +15,8 @@ from engine.trace import Trace
 
 __all__ = ["SEVERITY", "check_order"]
 
-SEVERITY = {"approve": 0, "hold": 1, "reject": 2}
+Outcome = Literal["approve", "hold", "reject"]
+SEVERITY: dict[Outcome, int] = {"approve": 0, "hold": 1, "reject": 2}
 
 
 def _meets_min_grade(compiled: CompiledPolicy, grade: str) -> bool:
@@ -35,7 +37,9 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
     if c.credit_file is not None:
         inline = run_assessment(
             compiled,
-            AssessRequest(customer=CustomerRef(id=c.id, segment=c.segment), credit_file=c.credit_file, as_of=request.as_of),
+            AssessRequest(
+                customer=CustomerRef(id=c.id, segment=c.segment), credit_file=c.credit_file, as_of=request.as_of
+            ),
             trace,
         ).result
         grade, limit, eligible = inline.grade, inline.credit_limit, inline.eligible and not blacklisted
@@ -44,8 +48,11 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
         assert c.grade is not None and c.limit is not None
         if c.grade not in compiled.limits:
             known = ", ".join(g.grade for g in compiled.grades)
-            raise InputError(f"unknown grade {c.grade!r} (the policy's grades are {known})", field="customer.grade",
-                             code="unknown_grade")
+            raise InputError(
+                f"unknown grade {c.grade!r} (the policy's grades are {known})",
+                field="customer.grade",
+                code="unknown_grade",
+            )
         grade, limit = c.grade, c.limit
         eligible = not blacklisted and _meets_min_grade(compiled, grade)
     total = e.open_receivables + e.open_orders
@@ -80,13 +87,15 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
         Reason(rule=rid, reason=rules[rid].reason, outcome=rules[rid].outcome, source=str(rules[rid].source))
         for rid in hits
     ]
+    outcome: Outcome
     if reasons:
-        outcome = max((r.outcome or "approve" for r in reasons), key=SEVERITY.__getitem__)
+        outcome = max((rules[rid].outcome for rid in hits), key=SEVERITY.__getitem__)
     else:
         outcome = spec.default_outcome
         reasons = [
-            Reason(rule="order_rules.default", reason=spec.default_reason, outcome=outcome,
-                   source=str(spec.default_source))
+            Reason(
+                rule="order_rules.default", reason=spec.default_reason, outcome=outcome, source=str(spec.default_source)
+            )
         ]
         trace.fired_default("order_rules.default", str(spec.default_source))
     trace.set("fact", {k: v for k, v in sorted(fact.items()) if not k.startswith("_")})
@@ -94,7 +103,7 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
     return OrderResult(
         order_id=o.id,
         customer_id=c.id,
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         reasons=reasons,
         grade=grade,
         eligible=eligible,
