@@ -160,15 +160,15 @@ class TestLimitCalculation:
 
     def test_absolute_cap_and_rounding_down(self) -> None:
         rule = {"method": "fixed", "amount": "123456.78", "caps": {"net_assets": False, "working_capital": False}}
-        p = _limits_policy({g: rule for g in "ABCD"}, rounding={"step": "1000", "mode": "down"})
+        p = _limits_policy(dict.fromkeys("ABCD", rule), rounding={"step": "1000", "mode": "down"})
         assert _assess(p, "0.9", **FIN).output()["credit_limit"] == "123000.00"
         capped = {**rule, "caps": {"net_assets": False, "working_capital": False, "absolute": "50000"}}
-        d = _assess(_limits_policy({g: capped for g in "ABCD"}), "0.9", **FIN)
+        d = _assess(_limits_policy(dict.fromkeys("ABCD", capped)), "0.9", **FIN)
         assert d.output()["credit_limit"] == "50000.00" and d.trace["limit"]["bound_by"] == "absolute"
 
     def test_rounding_to_nearest_never_lifts_a_limit_above_its_cap(self) -> None:
         rule = {"method": "fixed", "amount": "1000000", "caps": {"net_assets": True, "working_capital": False}}
-        p = _limits_policy({g: rule for g in "ABCD"}, rounding={"step": "1000", "mode": "nearest"})
+        p = _limits_policy(dict.fromkeys("ABCD", rule), rounding={"step": "1000", "mode": "nearest"})
         d = _assess(p, "0.9", **{**FIN, "net_assets": "300600.00"})
         assert d.output()["credit_limit"] == "300000.00"  # nearest would be 301 000 > net assets
 
@@ -182,7 +182,7 @@ class TestLimitCalculation:
             "method": "min",
             "of": [{"method": "pct_liquidation_value", "pct": "0.5"}, {"method": "fixed", "amount": "250000"}],
         }
-        d = _assess(_limits_policy({g: rule for g in "ABCD"}), "0.9", **FIN)
+        d = _assess(_limits_policy(dict.fromkeys("ABCD", rule)), "0.9", **FIN)
         assert d.output()["credit_limit"] == "250000.00"
         assert [m["amount"] for m in d.trace["limit"]["methods"]] == ["400000.00", "250000.00"]
 
