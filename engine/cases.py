@@ -167,8 +167,10 @@ def coverage_universe(compiled: CompiledPolicy) -> set[str]:
     """Every element a complete set of cases should exercise."""
     universe = {r.id for kind in ("grades", "standards", "order", "collection") for r in compiled.tables[kind].rules}
     universe.add("order_rules.default")
-    for grade, rule in compiled.limits.items():
-        universe |= {f"limit.{grade}.{m.method}" for m in rule.methods}
+    minimum = compiled.standards.min_grade
+    last = compiled.grade(minimum).rank if minimum is not None else len(compiled.grades) - 1
+    for g in compiled.grades[: last + 1]:  # grades below the standard never get a limit calculated
+        universe |= {f"limit.{g.grade}.{m.method}" for m in compiled.limits[g.grade].methods}
     universe |= {"cap.net_assets", "cap.working_capital", "cap.absolute"}
     for terms in compiled.terms.values():
         universe |= {f"tier.{terms.text}.{format(t.rate.quantize(Decimal('0.0001')), 'f')}" for t in terms.tiers}

@@ -8,6 +8,7 @@ produces conditions. Compiled policies are cached by content hash: compile once,
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from engine.errors import CompileError
+from engine.facts import INEXACT_FIELDS
 from engine.ir import (
     BandIR,
     BandScoring,
@@ -52,6 +54,7 @@ from policy.expressions import (
     Condition,
     FieldRef,
     InList,
+    IsMissing,
     Literal,
     Not,
     Or,
@@ -74,6 +77,9 @@ class LoadedPolicyLike(Protocol):
 
     @property
     def file(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
     def location(self, path: Path) -> tuple[int, int]: ...
 
@@ -104,15 +110,39 @@ class _Build:
 
 
 # --- condition hoisting ---------------------------------------------------------------------
+def _inexact(value: object) -> bool:
+    """Arithmetic, or a derived ratio: values the rules engine's 4-decimal integers cannot hold exactly."""
+    if isinstance(value, Arith):
+        return True
+    return isinstance(value, FieldRef) and value.path in INEXACT_FIELDS
+
+
+def _computed(build: _Build, computed: list[ComputedField], expression: Arith) -> FieldRef:
+    build.computed_counter += 1
+    path = f"_c{build.computed_counter}"
+    computed.append(ComputedField(path, expression))
+    return FieldRef(path, FieldType.NUMBER, True)
+
+
 def _hoist(cond: Condition, build: _Build, computed: list[ComputedField]) -> Condition:
-    """Replace each comparison that does arithmetic by a comparison of a computed field with 0."""
+    """Replace each comparison of an inexact value by one of a computed, exactly signed, difference with 0.
+
+    ``a op b`` holds exactly when ``a - b op 0``; the difference is computed with ``Decimal`` and
+    rounded away from zero, so its sign (all the rule looks at) is never lost.
+    """
+    zero = Literal(Decimal(0), FieldType.NUMBER)
     if isinstance(cond, Compare):
-        if isinstance(cond.left, Arith) or isinstance(cond.right, Arith):
-            build.computed_counter += 1
-            path = f"_c{build.computed_counter}"
-            computed.append(ComputedField(path, Arith("-", cond.left, cond.right)))
-            return Compare(cond.op, FieldRef(path, FieldType.NUMBER, True), Literal(Decimal(0), FieldType.NUMBER))
+        if _inexact(cond.left) or _inexact(cond.right):
+            return Compare(cond.op, _computed(build, computed, Arith("-", cond.left, cond.right)), zero)
         return cond
+    if isinstance(cond, InList) and cond.operand.path in INEXACT_FIELDS:
+        members = tuple(
+            _hoist(Compare("==", cond.operand, Literal(v, FieldType.NUMBER)), build, computed) for v in cond.values
+        )
+        either: Condition = Or(members) if len(members) > 1 else members[0]
+        return Not(either) if cond.negated else either
+    if isinstance(cond, IsMissing) and cond.field.path in INEXACT_FIELDS:
+        return IsMissing(_computed(build, computed, Arith("-", cond.field, zero)), cond.negated)
     if isinstance(cond, And):
         return And(tuple(_hoist(c, build, computed) for c in cond.items))
     if isinstance(cond, Or):
@@ -338,15 +368,27 @@ _cache: dict[tuple[str, str], CompiledPolicy] = {}
 _cache_lock = threading.Lock()
 
 
-def _build_rulesets(tables: dict[str, RuleTable], factory: MatcherFactory, sha: str) -> RulesetSet:
-    matchers: dict[str, Matcher] = {kind: factory(f"cp_{sha[:16]}_{kind}", t.rules) for kind, t in tables.items()}
+def _build_rulesets(tables: dict[str, RuleTable], factory: MatcherFactory, source_key: str) -> RulesetSet:
+    matchers: dict[str, Matcher] = {
+        kind: factory(f"cp_{source_key[:20]}_{kind}", t.rules) for kind, t in tables.items()
+    }
     return RulesetSet(**matchers)
 
 
+def _source_key(loaded: LoadedPolicyLike, sha: str) -> str:
+    """Identifies the source as written: same content in another file or layout has other lines to cite."""
+    return hashlib.sha256(f"{sha}\0{loaded.file}\0{loaded.text}".encode()).hexdigest()
+
+
 def compile_policy(loaded: LoadedPolicyLike, *, factory: MatcherFactory = durable_matcher) -> CompiledPolicy:
-    """Compile a validated policy once; the same content returns the cached compiled form."""
+    """Compile a validated policy once per source; the same source returns the cached compiled form.
+
+    Rulesets are named by the source (durable-rules can never replace a ruleset), so a reformatted
+    copy of a policy gets its own rulesets and its traces cite its own file and lines.
+    """
     sha = content_hash(loaded.policy)
-    key = (sha, factory.__name__)
+    source_key = _source_key(loaded, sha)
+    key = (source_key, factory.__name__)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
@@ -356,7 +398,7 @@ def compile_policy(loaded: LoadedPolicyLike, *, factory: MatcherFactory = durabl
     if b.errors:
         raise CompileError(b.errors)
     tables = rule_tables(b)
-    rulesets = _build_rulesets(tables, factory, sha)
+    rulesets = _build_rulesets(tables, factory, source_key)
     compiled = CompiledPolicy(
         meta=b.parts["meta"],
         factors=b.parts["factors"],

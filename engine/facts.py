@@ -16,7 +16,16 @@ from engine.ir import ComputedField, Fact, FactValue
 from engine.models import CreditFile
 from policy.expressions import FieldRef, Literal, Value
 
-__all__ = ["FACT_QUANTUM", "ComputedField", "credit_file_fact", "evaluate_value", "quantize", "with_computed"]
+__all__ = [
+    "FACT_QUANTUM",
+    "INEXACT_FIELDS",
+    "ComputedField",
+    "credit_file_fact",
+    "evaluate_value",
+    "quantize",
+    "ratio",
+    "with_computed",
+]
 
 FACT_QUANTUM = Decimal("0.0001")
 
@@ -29,10 +38,27 @@ def quantize(value: Decimal) -> Decimal:
     return value.quantize(FACT_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
-def _ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
+# Derived ratios are kept exact (28 significant digits), not rounded to the rules engine's 4
+# decimals: the compiler hoists every condition that reads one into a computed difference whose
+# sign is exact, so `credit.utilisation_after > 0.8` holds at 0.80004.
+INEXACT_FIELDS = frozenset(
+    {
+        "ratios.current_ratio",
+        "ratios.debt_ratio",
+        "ratios.net_margin",
+        "ratios.cash_flow_ratio",
+        "credit.utilisation_after",
+    }
+)
+
+
+def ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
+    """numerator / denominator, exactly to 28 digits; absent when either is absent or on division by zero."""
     if numerator is None or denominator is None or denominator == 0:
         return None
-    return quantize(numerator / denominator)
+    with localcontext() as ctx:
+        ctx.prec = 28
+        return numerator / denominator
 
 
 def evaluate_value(value: Value, fact: Mapping[str, FactValue]) -> Decimal | None:
@@ -95,10 +121,10 @@ def credit_file_fact(customer_id: str, segment: str, cf: CreditFile) -> dict[str
         "financials.fixed_assets": _q(f.fixed_assets),
         "financials.paid_in_capital": _q(f.paid_in_capital),
         "financials.working_capital": _q(working_capital),
-        "ratios.current_ratio": _ratio(f.current_assets, f.current_liabilities),
-        "ratios.debt_ratio": _ratio(debt, f.total_assets),
-        "ratios.net_margin": _ratio(f.net_profit, f.revenue),
-        "ratios.cash_flow_ratio": _ratio(f.operating_cash_flow, f.current_liabilities),
+        "ratios.current_ratio": ratio(f.current_assets, f.current_liabilities),
+        "ratios.debt_ratio": ratio(debt, f.total_assets),
+        "ratios.net_margin": ratio(f.net_profit, f.revenue),
+        "ratios.cash_flow_ratio": ratio(f.operating_cash_flow, f.current_liabilities),
         "payment.on_time_ratio": _q(p.on_time_ratio),
         "payment.avg_days_late": _q(p.avg_days_late),
         "payment.max_days_late": _q(p.max_days_late),

@@ -7,7 +7,7 @@ from typing import Literal
 
 from engine.decisions.assess import run_assessment
 from engine.errors import InputError
-from engine.facts import quantize, with_computed
+from engine.facts import ratio, with_computed
 from engine.ir import CompiledPolicy, FactValue
 from engine.models import AssessRequest, CustomerRef, OrderRequest, OrderResult, Reason
 from engine.results import policy_ref
@@ -74,7 +74,7 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
         "exposure.total": total,
         "credit.available": available,
         "credit.available_after": after,
-        "credit.utilisation_after": quantize((total + o.amount) / limit) if limit > 0 else None,
+        "credit.utilisation_after": ratio(total + o.amount, limit),
     }
     with_computed(fact, compiled.tables["order"].computed)
     hits = compiled.rulesets.order.match([fact])[0]
