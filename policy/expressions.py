@@ -27,7 +27,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Union
 
 from policy.errors import ExpressionError
 from policy.fields import SEGMENTS, FieldType, lookup_field
@@ -49,7 +48,7 @@ __all__ = [
     "render",
 ]
 
-LiteralValue = Union[Decimal, str, bool]
+LiteralValue = Decimal | str | bool
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class Arith:
     right: Value
 
 
-Value = Union[FieldRef, Literal, Arith]
+Value = FieldRef | Literal | Arith
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ class Not:
     item: Condition
 
 
-Condition = Union[Compare, InList, IsMissing, And, Or, Not]
+Condition = Compare | InList | IsMissing | And | Or | Not
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
@@ -303,7 +302,8 @@ class _Parser:
         if t.kind == "num":
             if "." in t.text and len(t.text.split(".")[1]) > 4:
                 # The engine compares numbers as fixed-point with 4 decimals (see engine.facts).
-                raise ExpressionError("a number in a condition has at most 4 decimal places", t.col, "condition_precision")
+                message = "a number in a condition has at most 4 decimal places"
+                raise ExpressionError(message, t.col, "condition_precision")
             try:
                 return Literal(Decimal(t.text), FieldType.NUMBER)
             except InvalidOperation:  # pragma: no cover - the regex admits only digits

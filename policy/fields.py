@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "ASSESS_FIELDS",
@@ -29,7 +29,7 @@ SEGMENTS: tuple[str, ...] = ("core", "ordinary", "high_risk")
 _RATING_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     MONEY = "money"
     NUMBER = "number"
     INTEGER = "integer"
@@ -59,7 +59,7 @@ def _specs(*rows: tuple[str, FieldType, bool, str]) -> dict[str, FieldSpec]:
     return {p: FieldSpec(p, t, o, d) for p, t, o, d in rows}
 
 
-M, N, I, R, B, T = (
+M, N, INT, R, B, T = (
     FieldType.MONEY,
     FieldType.NUMBER,
     FieldType.INTEGER,
@@ -88,11 +88,11 @@ ASSESS_FIELDS: dict[str, FieldSpec] = _specs(
     ("ratios.cash_flow_ratio", N, True, "derived: operating cash flow / current liabilities"),
     ("payment.on_time_ratio", R, True, "share of invoices paid by their due date, 0..1"),
     ("payment.avg_days_late", N, True, "average days late over paid invoices"),
-    ("payment.max_days_late", I, True, "longest delay seen, in days"),
-    ("payment.defaults_3y", I, True, "defaults in the last 3 years"),
-    ("payment.bounced_cheques", I, True, "bounced cheques or drafts in the last 3 years"),
+    ("payment.max_days_late", INT, True, "longest delay seen, in days"),
+    ("payment.defaults_3y", INT, True, "defaults in the last 3 years"),
+    ("payment.bounced_cheques", INT, True, "bounced cheques or drafts in the last 3 years"),
     ("records.years_in_business", N, True, "years since founding"),
-    ("records.litigation_count", I, True, "lawsuits against the customer on record"),
+    ("records.litigation_count", INT, True, "lawsuits against the customer on record"),
     ("records.bank_record", FieldType.RATING, True, "bank credit record rating"),
     ("records.owns_premises", B, True, "owns (not rents) its premises"),
     ("outlook.expected_dso_days", N, True, "expected days sales outstanding with this customer"),
@@ -115,7 +115,7 @@ ORDER_FIELDS: dict[str, FieldSpec] = _specs(
     ("exposure.open_receivables", M, False, "invoiced, not yet paid"),
     ("exposure.open_orders", M, False, "ordered, not yet invoiced"),
     ("exposure.overdue_amount", M, False, "part of the receivables past due"),
-    ("exposure.oldest_overdue_days", I, False, "days the oldest overdue invoice is past due"),
+    ("exposure.oldest_overdue_days", INT, False, "days the oldest overdue invoice is past due"),
     ("exposure.total", M, False, "derived: open receivables + open orders"),
     ("credit.available", M, False, "derived: limit - exposure.total"),
     ("credit.available_after", M, False, "derived: limit - exposure.total - order.amount"),

@@ -91,6 +91,8 @@ def _reason_code(value: str) -> str:
 def _money(value: Decimal) -> Decimal:
     if not value.is_finite() or value < 0:
         raise PydanticCustomError("money_range", "an amount must be a finite number, zero or more")
+    if value.adjusted() >= 18:  # quantize below would raise InvalidOperation beyond the context's 28 digits
+        raise PydanticCustomError("money_range", "an amount must be below 10^18")
     if value != value.quantize(Decimal("0.01")):
         raise PydanticCustomError("money_precision", "an amount has at most 2 decimal places")
     return value

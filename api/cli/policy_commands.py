@@ -1,0 +1,49 @@
+"""CLI: `creditpolicy validate FILE...` and `creditpolicy schema` — the policy language at the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from policy.jsonschema import policy_json_schema
+from policy.validate import validate_file
+
+__all__ = ["register", "schema_command", "validate_command"]
+
+
+def validate_command(
+    files: list[Path] = typer.Argument(..., metavar="FILE", help="Policy YAML files to validate."),
+) -> None:
+    """Validate policy files: every error as `file:line:col path: message [code]`; exit 0 valid, 1 invalid, 2 usage."""
+    for file in files:
+        if not file.is_file():
+            typer.echo(f"error: {file}: {'not a file' if file.exists() else 'no such file'}", err=True)
+            raise typer.Exit(2)
+    try:
+        reports = [validate_file(file) for file in files]
+    except OSError as error:
+        typer.echo(f"error: {error.filename}: {error.strerror}", err=True)
+        raise typer.Exit(2) from None
+    for report in reports:
+        for line in report.lines():
+            typer.echo(line)
+    raise typer.Exit(0 if all(report.ok for report in reports) else 1)
+
+
+def schema_command(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the schema to this file instead of stdout."),
+) -> None:
+    """Print the JSON Schema of the policy format (for editor autocompletion)."""
+    text = json.dumps(policy_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the policy commands to the main app."""
+    app.command("validate")(validate_command)
+    app.command("schema")(schema_command)

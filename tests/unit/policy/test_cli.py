@@ -1,0 +1,83 @@
+"""`validate` and `schema` commands: output lines and exit codes 0 valid, 1 invalid, 2 usage."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from api.cli.policy_commands import register
+from policy.jsonschema import policy_json_schema
+from tests.factories import minimal_policy_yaml
+from tests.unit.policy.support import policy_with
+
+LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+) (?P<path>\S+): (?P<message>.+) \[(?P<code>[a-z_]+)\]$")
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_valid_file_prints_ok_with_id_version_and_hash(app: typer.Typer, tmp_path: Path) -> None:
+    file = write(tmp_path, "good.yaml", minimal_policy_yaml())
+    result = CliRunner().invoke(app, ["validate", file])
+    assert result.exit_code == 0
+    assert re.fullmatch(rf"{re.escape(file)}: ok \(policy minimal version 1, sha256 [0-9a-f]{{64}}\)\n", result.stdout)
+
+
+def test_an_invalid_file_prints_every_error_one_per_line_and_exits_1(app: typer.Typer, tmp_path: Path) -> None:
+    text = policy_with("      weight: 25\n", "      weight: 20\n").replace("        letter: 1\n", "        latter: 1\n")
+    file = write(tmp_path, "bad.yaml", text)
+    result = CliRunner().invoke(app, ["validate", file])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    matches = [LINE.match(line) for line in lines]
+    assert all(m is not None and m["file"] == file for m in matches)
+    assert sorted(m["code"] for m in matches if m) == ["unknown_step", "weights_sum"]
+
+
+def test_several_files_are_all_reported(app: typer.Typer, tmp_path: Path) -> None:
+    good = write(tmp_path, "good.yaml", minimal_policy_yaml())
+    bad = write(tmp_path, "bad.yaml", "policy:\n\tid: x\n")
+    result = CliRunner().invoke(app, ["validate", good, bad])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith(f"{good}: ok")
+    assert result.stdout.splitlines()[1].startswith(f"{bad}:2:1 <document>: a tab character")
+
+
+def test_a_missing_file_is_a_usage_error(app: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 2
+    assert "absent.yaml: no such file" in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_file_is_a_usage_error(app: typer.Typer) -> None:
+    assert CliRunner().invoke(app, ["validate"]).exit_code == 2
+
+
+def test_schema_prints_the_json_schema(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == policy_json_schema()
+
+
+def test_schema_writes_a_file(app: typer.Typer, tmp_path: Path) -> None:
+    out = tmp_path / "policy.schema.json"
+    result = CliRunner().invoke(app, ["schema", "--output", str(out)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(out.read_text(encoding="utf-8"))["$id"] == policy_json_schema()["$id"]
