@@ -102,6 +102,9 @@ def raw_durable_baseline(n: int) -> tuple[float, float]:
         def _run(self) -> None:  # no background threads (see DURABLE-RULES.md, trap 1)
             return None
 
+        def get_action(self, action_name: str) -> Any:
+            return lambda c: None
+
     host = QuietHost()
     host.register_rulesets({"bench_raw": {"r1": {"all": [{"m": {"$gt": {"amount": 100}}}], "run": "noop"}}})
     host.get_action = lambda name: lambda c: None  # type: ignore[method-assign]

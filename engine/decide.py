@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import DecimalException
 from typing import Any
 
@@ -87,13 +86,24 @@ def parse_request(kind: str, payload: Mapping[str, Any] | BaseModel) -> BaseMode
         raise InvalidRequest(errors) from None
 
 
-@dataclass(frozen=True)
 class Decision:
-    """A decision's result (the output model) and its trace."""
+    """A decision's result (the output model) and its trace, rendered when first read."""
 
-    kind: DecisionKind
-    result: BaseModel
-    trace: dict[str, Any]
+    __slots__ = ("_trace", "_tracer", "kind", "result")
+
+    def __init__(self, kind: DecisionKind, result: BaseModel, tracer: Trace) -> None:
+        self.kind = kind
+        self.result = result
+        self._tracer = tracer
+        self._trace: dict[str, Any] | None = None
+
+    @property
+    def trace(self) -> dict[str, Any]:
+        # Rendering the trace costs about as much as the decision; callers that never read it
+        # (batch simulations, benchmarks) should not pay for it.
+        if self._trace is None:
+            self._trace = self._tracer.to_dict()
+        return self._trace
 
     def output(self) -> dict[str, Any]:
         return self.result.model_dump(mode="json")
@@ -109,8 +119,8 @@ def decide(compiled: CompiledPolicy, kind: str, payload: Mapping[str, Any] | Bas
         raise InputError(
             f"a value is out of range ({type(exc).__name__})", field="/", code="value_out_of_range"
         ) from None
-    trace.set("input", request.model_dump(mode="json"))
-    return Decision(kind, result, trace.to_dict())  # type: ignore[arg-type]
+    trace.set_plain("input", request.model_dump(mode="json"))
+    return Decision(kind, result, trace)  # type: ignore[arg-type]
 
 
 def canonical_json(data: Any) -> str:

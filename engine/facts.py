@@ -107,20 +107,22 @@ def credit_file_fact(customer_id: str, segment: str, cf: CreditFile) -> dict[str
         None if f.current_assets is None or f.current_liabilities is None else f.current_assets - f.current_liabilities
     )
     debt = None if f.total_assets is None or f.net_assets is None else f.total_assets - f.net_assets
+    # Amounts arrive with at most 2 decimals (the request model checks it): only rates and counts
+    # need bringing to the rules engine's 4 decimals.
     fact: dict[str, FactValue] = {
         "customer.id": customer_id,
         "customer.segment": segment,
-        "financials.current_assets": _q(f.current_assets),
-        "financials.current_liabilities": _q(f.current_liabilities),
-        "financials.total_assets": _q(f.total_assets),
-        "financials.net_assets": _q(f.net_assets),
-        "financials.revenue": _q(f.revenue),
-        "financials.net_profit": _q(f.net_profit),
-        "financials.operating_cash_flow": _q(f.operating_cash_flow),
-        "financials.liquidation_value": _q(f.liquidation_value),
-        "financials.fixed_assets": _q(f.fixed_assets),
-        "financials.paid_in_capital": _q(f.paid_in_capital),
-        "financials.working_capital": _q(working_capital),
+        "financials.current_assets": f.current_assets,
+        "financials.current_liabilities": f.current_liabilities,
+        "financials.total_assets": f.total_assets,
+        "financials.net_assets": f.net_assets,
+        "financials.revenue": f.revenue,
+        "financials.net_profit": f.net_profit,
+        "financials.operating_cash_flow": f.operating_cash_flow,
+        "financials.liquidation_value": f.liquidation_value,
+        "financials.fixed_assets": f.fixed_assets,
+        "financials.paid_in_capital": f.paid_in_capital,
+        "financials.working_capital": working_capital,
         "ratios.current_ratio": ratio(f.current_assets, f.current_liabilities),
         "ratios.debt_ratio": ratio(debt, f.total_assets),
         "ratios.net_margin": ratio(f.net_profit, f.revenue),
@@ -136,7 +138,7 @@ def credit_file_fact(customer_id: str, segment: str, cf: CreditFile) -> dict[str
         "records.owns_premises": r.owns_premises,
         "outlook.expected_dso_days": _q(o.expected_dso_days),
         "outlook.expected_bad_debt_rate": _q(o.expected_bad_debt_rate),
-        "trade.collateral_value": _q(t.collateral_value),
+        "trade.collateral_value": t.collateral_value,
         "trade.has_guarantee": t.has_guarantee,
     }
     for name, rating in sorted(cf.ratings.items()):

@@ -7,6 +7,7 @@ strings, dates ISO), so it serialises to the same bytes every time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,10 +16,20 @@ from engine.ir import CompiledPolicy
 __all__ = ["Trace", "plain"]
 
 
+_SCALARS = (str, int, bool, float, type(None))
+
+
 def plain(value: Any) -> Any:
-    """JSON-ready copy: Decimal → str, date → ISO text, tuples → lists."""
-    if isinstance(value, Decimal):
+    """JSON-ready copy: Decimal → str, date → ISO text, tuples → lists (dispatch on exact type: hot path)."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is Decimal:
         return format(value, "f")
+    if t is dict:
+        return {k if type(k) is str else str(k): plain(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [plain(v) for v in value]
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -43,6 +54,8 @@ class Trace:
             },
             "rules_fired": [],
         }
+        self._ready: dict[str, Any] = {}
+        self._later: dict[str, Callable[[], Any]] = {}
 
     def fired(self, table: str, rule_ids: tuple[str, ...] | list[str]) -> None:
         """Record rules that fired, with the line of the policy file that declared each."""
@@ -54,7 +67,20 @@ class Trace:
         self._data["rules_fired"].append({"id": rule_id, "source": source})
 
     def set(self, key: str, value: Any) -> None:
-        self._data[key] = plain(value)
+        """Record a step; converted to plain data once, when the trace is rendered."""
+        self._data[key] = value
+
+    def set_plain(self, key: str, value: Any) -> None:
+        """Record data that is already JSON-ready (e.g. a pydantic dump), without walking it again."""
+        self._ready[key] = value
+
+    def set_later(self, key: str, render: Callable[[], Any]) -> None:
+        """Record a step rendered only if the trace is read (building it costs more than deciding)."""
+        self._later[key] = render
 
     def to_dict(self) -> dict[str, Any]:
-        return plain(self._data)  # type: ignore[no-any-return]
+        out: dict[str, Any] = plain(self._data)
+        out.update(self._ready)
+        for key, render in self._later.items():
+            out[key] = plain(render())
+        return out

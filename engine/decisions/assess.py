@@ -156,6 +156,13 @@ def calculate_limit(
     return LimitCalculation(limit, steps)
 
 
+def _most_granted(rule: GradeLimitIR) -> Decimal | None:
+    """The most a grade's rule can ever grant (None: bounded only by the customer's figures)."""
+    fixed = [m.amount for m in rule.methods if m.method == "fixed" and m.amount is not None]
+    bounds = [*([min(fixed)] if fixed else []), *([rule.caps.absolute] if rule.caps.absolute is not None else [])]
+    return min(bounds) if bounds else None
+
+
 def graded_limit(
     compiled: CompiledPolicy, grade: str, fact: dict[str, FactValue], allocated: Decimal
 ) -> LimitCalculation:
@@ -172,7 +179,11 @@ def graded_limit(
     last = compiled.grade(minimum).rank if minimum is not None else len(compiled.grades) - 1
     best = own
     for g in compiled.grades[rank + 1 : last + 1]:
-        other = calculate_limit(compiled, compiled.limits[g.grade], fact, allocated)
+        rule = compiled.limits[g.grade]
+        ceiling = _most_granted(rule)
+        if ceiling is not None and ceiling <= best.limit:
+            continue  # this grade can never grant more than what is already granted
+        other = calculate_limit(compiled, rule, fact, allocated)
         if other.limit > best.limit:
             best = other
     if best is own:
@@ -240,16 +251,19 @@ def run_assessment(compiled: CompiledPolicy, request: AssessRequest, trace: Trac
         limit_steps = {"grade": grade, "limit": limit, "bound_by": "standards_not_met"}
         terms = cash_in_advance(compiled.terms[grade])
     review_days = compiled.review_days[grade]
-    trace.set(
+    trace.set_later(
         "factors",
-        [{**s.model_dump(mode="json"), "source": str(f.source)} for s, f in zip(scores, compiled.factors, strict=True)],
+        lambda: [
+            {**s.model_dump(mode="json"), "source": str(f.source)}
+            for s, f in zip(scores, compiled.factors, strict=True)
+        ],
     )
     trace.set("score", score)
     trace.set(
         "grade_band",
         {"grade": grade, "min_score": band.min_score, "max_score": band.max_score, "source": str(band.source)},
     )
-    trace.set("standards", {"eligible": eligible, "failed": [r.model_dump(mode="json") for r in reasons]})
+    trace.set_later("standards", lambda: {"eligible": eligible, "failed": [r.model_dump(mode="json") for r in reasons]})
     trace.set("limit", limit_steps)
     result = AssessResult(
         customer_id=request.customer.id,

@@ -43,7 +43,7 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
             trace,
         ).result
         grade, limit, eligible = inline.grade, inline.credit_limit, inline.eligible and not blacklisted
-        trace.set("inline_assessment", inline.model_dump(mode="json"))
+        trace.set_plain("inline_assessment", inline.model_dump(mode="json"))
     else:
         assert c.grade is not None and c.limit is not None
         if c.grade not in compiled.limits:

@@ -31,7 +31,6 @@ CASES: CasesFile = load_cases(CASES_FILE.read_text(encoding="utf-8"), str(CASES_
 CASE_IDS = [c.id for c in CASES.cases]
 
 
-
 @pytest.fixture(scope="module")
 def loaded() -> LoadedPolicy:
     return load_policy(POLICY_FILE.read_text(encoding="utf-8"), str(POLICY_FILE))

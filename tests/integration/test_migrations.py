@@ -1,0 +1,63 @@
+"""The Alembic migrations create exactly the schema api.db.tables describes, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from api.db.engine import create_db_engine
+from api.db.migrate import alembic_config, check_database, current_revision, head_revision, upgrade_database
+from api.db.tables import metadata
+from api.errors import DatabaseNotReady
+
+TABLES = {
+    "policy_versions",
+    "lifecycle_events",
+    "api_keys",
+    "decisions",
+    "credit_cases",
+    "webhooks",
+    "webhook_deliveries",
+    "grade_history",
+    "customers",
+}
+
+
+def test_migrations_apply_and_match_the_tables_module(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision() == "0002"
+    assert TABLES <= set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)
+    assert differences == []
+    check_database(engine)
+
+
+def test_upgrade_is_safe_to_repeat(database_url: str, engine: Engine) -> None:
+    upgrade_database(database_url)
+    upgrade_database(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_an_empty_database_is_refused_until_upgraded(empty_database_url: str) -> None:
+    engine = create_db_engine(empty_database_url)
+    try:
+        with pytest.raises(DatabaseNotReady, match="creditpolicy db upgrade") as refused:
+            check_database(engine)
+        assert refused.value.code == "database_not_ready"
+        upgrade_database(engine)
+        check_database(engine)
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_removes_everything_and_upgrade_restores_it(engine: Engine) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert not TABLES & set(inspect(engine).get_table_names())
+    upgrade_database(engine)
+    assert TABLES <= set(inspect(engine).get_table_names())
