@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 from policy.expressions import Condition, Value
@@ -199,6 +201,10 @@ class OrderRulesIR:
     rules: tuple[OrderRuleIR, ...]
     release_amount_pct: Decimal
     release_days: int
+
+    @cached_property
+    def by_id(self) -> Mapping[str, OrderRuleIR]:
+        return MappingProxyType({r.id: r for r in self.rules})
 
 
 # --- collection -----------------------------------------------------------------------------

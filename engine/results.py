@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from engine.ir import CompiledPolicy, TermsIR
+from functools import cache
+
+from engine.ir import CompiledPolicy, PolicyMetaIR, TermsIR
 from engine.models import Discount, PenaltyTerms, PolicyRef, TermsOut
 
 __all__ = ["policy_ref", "terms_out"]
 
 
 def policy_ref(compiled: CompiledPolicy) -> PolicyRef:
-    """Which policy version decided."""
-    m = compiled.meta
-    return PolicyRef(id=m.policy_id, version=m.version, sha256=m.sha256)
+    """Which policy version decided (one immutable object per compiled version)."""
+    return _policy_ref(compiled.meta)
+
+
+@cache
+def _policy_ref(meta: PolicyMetaIR) -> PolicyRef:
+    return PolicyRef(id=meta.policy_id, version=meta.version, sha256=meta.sha256)
 
 
 def terms_out(terms: TermsIR) -> TermsOut:

@@ -78,8 +78,8 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
     }
     with_computed(fact, compiled.tables["order"].computed)
     hits = compiled.rulesets.order.match([fact])[0]
-    rules = {r.id: r for r in compiled.order_rules.rules}
     spec = compiled.order_rules
+    rules = spec.by_id
     if spec.combine == "first_match":
         hits = hits[:1]
     trace.fired("order", hits)
@@ -98,7 +98,7 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
             )
         ]
         trace.fired_default("order_rules.default", str(spec.default_source))
-    trace.set("fact", {k: v for k, v in sorted(fact.items()) if not k.startswith("_")})
+    trace.set_later("fact", lambda: {k: v for k, v in sorted(fact.items()) if not k.startswith("_")})
     trace.set("combine", spec.combine)
     return OrderResult(
         order_id=o.id,
