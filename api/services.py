@@ -91,7 +91,9 @@ def run_cases_file(path: Path) -> CasesReport:
     cases = load_cases(text, str(path))
     policy_path = path.parent / cases.policy
     if not policy_path.exists():
-        raise PolicyInvalid([Issue(str(path), 1, 1, ("policy",), f"policy file {policy_path} not found", "case_policy_missing")])
+        raise PolicyInvalid(
+            [Issue(str(path), 1, 1, ("policy",), f"policy file {policy_path} not found", "case_policy_missing")]
+        )
     _, compiled = compile_file(policy_path)
     return run_cases_for(compiled, text, str(path), str(policy_path))
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import db_commands, engine_commands, key_commands, policy_commands, version_commands
+from api.cli import (
+    db_commands,
+    engine_commands,
+    key_commands,
+    policy_commands,
+    serve_commands,
+    version_commands,
+)
 
 __all__ = ["app"]
 
@@ -15,5 +22,5 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (policy_commands, engine_commands, version_commands, key_commands, db_commands):
+for module in (policy_commands, engine_commands, version_commands, key_commands, db_commands, serve_commands):
     module.register(app)

@@ -1,0 +1,1 @@
+"""Alembic migrations; `creditpolicy db upgrade` and service start apply them."""

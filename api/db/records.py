@@ -1,0 +1,192 @@
+"""What the repositories hand out: frozen dataclasses, one per table row, free of SQLAlchemy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+__all__ = [
+    "ApiKeyRecord",
+    "CreditCaseRecord",
+    "CustomerRecord",
+    "DecisionRecord",
+    "GradeChangeRecord",
+    "LifecycleEventRecord",
+    "NewVersion",
+    "VersionRecord",
+    "WebhookDeliveryRecord",
+    "WebhookRecord",
+]
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A policy version about to be stored (the id and status come from the store)."""
+
+    policy_id: str
+    label: str
+    sha256: str
+    source_text: str
+    source_file: str
+    canonical_json: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    author: str
+    change_note: str
+    created_by: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One stored, immutable policy version and its current lifecycle status."""
+
+    id: int
+    policy_id: str
+    label: str
+    sha256: str
+    source_text: str
+    source_file: str
+    canonical_json: str
+    effective_from: dt.date
+    effective_to: dt.date | None  # None: open-ended
+    author: str
+    change_note: str
+    status: str  # draft | approved | active | retired
+    created_by: str
+    created_at: dt.datetime
+
+    def covers(self, day: dt.date) -> bool:
+        """Whether ``day`` lies in [effective_from, effective_to]."""
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+    def overlaps(self, other: VersionRecord) -> bool:
+        """Whether the two effective ranges share at least one day."""
+        starts_before_other_ends = other.effective_to is None or self.effective_from <= other.effective_to
+        ends_after_other_starts = self.effective_to is None or other.effective_from <= self.effective_to
+        return starts_before_other_ends and ends_after_other_starts
+
+
+@dataclass(frozen=True)
+class LifecycleEventRecord:
+    """Who did what to which version, when and why."""
+
+    id: int
+    version_id: int
+    event: str  # published | approved | activated | retired | rolled_back
+    actor: str
+    reason: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key as stored: never the secret, only its prefix and sha256."""
+
+    id: int
+    name: str
+    role: str
+    key_prefix: str
+    key_hash: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One logged decision; the JSON columns hold exactly what was received, returned and traced."""
+
+    decision_id: str
+    kind: str
+    request_id: str | None
+    request_hash: str | None
+    customer_id: str | None
+    outcome: str
+    created_at: dt.datetime
+    caller: str
+    policy_id: str
+    policy_sha256: str
+    policy_label: str
+    input_json: str
+    output_json: str
+    trace_json: str | None
+
+
+@dataclass(frozen=True)
+class CreditCaseRecord:
+    """A held order waiting for, or resolved by, a credit manager."""
+
+    case_id: str
+    customer_id: str
+    order_ref: str
+    order_amount: Decimal
+    currency: str
+    status: str  # open | released | rejected
+    decision_id: str
+    opened_at: dt.datetime
+    resolved_by: str | None = None
+    resolved_at: dt.datetime | None = None
+    reason: str | None = None
+    release_until: dt.date | None = None
+    release_amount_max: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class WebhookRecord:
+    """A URL an order system registered to be told about case events."""
+
+    id: int
+    url: str
+    events: tuple[str, ...]
+    created_by: str
+    created_at: dt.datetime
+    # The HMAC-SHA256 signing key. Kept in clear because signing needs the key itself (a hash
+    # could only verify); None only for rows registered before migration 0002.
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDeliveryRecord:
+    """One event queued for one webhook (the outbox), written in the transaction that caused it."""
+
+    id: int
+    webhook_id: int
+    event: str
+    payload_json: str
+    created_at: dt.datetime
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None  # None: delivered, or given up after the last attempt
+    delivered_at: dt.datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class GradeChangeRecord:
+    """One grade a customer was given by an assessment."""
+
+    id: int
+    customer_id: str
+    old_grade: str | None
+    new_grade: str
+    score: Decimal
+    policy_sha256: str
+    decided_at: dt.datetime
+    next_review: dt.date | None
+    decision_id: str | None
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """The latest assessment of a customer."""
+
+    customer_id: str
+    grade: str
+    score: Decimal
+    credit_limit: Decimal
+    next_review: dt.date | None
+    updated_at: dt.datetime

@@ -1,0 +1,1 @@
+"""The HTTP API: the FastAPI app (app.py), its dependencies (deps.py), problems, metrics and routes."""

@@ -1,0 +1,139 @@
+"""The service over HTTP, on SQLite and on PostgreSQL (a throwaway schema; skipped, saying how, without it).
+
+``service`` is one app per backend for the whole session — tests there use their own request ids
+and customers, so they never see each other's rows. ``fresh_service`` is a new database per test,
+for tests that change the policy versions everyone decides with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from json import dumps
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from api.db.unit_of_work import UnitOfWork
+from api.http.app import create_app
+from api.keys import create_key
+from api.settings import Settings
+from tests.integration.conftest import ENABLE_POSTGRES, POSTGRES_ENV, _unavailable, with_search_path
+
+with warnings.catch_warnings():
+    # Starlette asks for the httpx2 fork; the TestClient works the same on httpx (the project's dependency).
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "rules" / "standard.yaml"
+
+# One key per role, plus a second approver (four eyes needs two people).
+KEY_ROLES = {
+    "decide": "decide",
+    "author": "author",
+    "approve": "approve",
+    "approve2": "approve",
+    "audit": "audit",
+    "admin": "admin",
+}
+
+
+@dataclass
+class Service:
+    """A running app, its client, its database and a key per role."""
+
+    client: TestClient
+    app: Any
+    database_url: str
+    keys: dict[str, str] = field(default_factory=dict)
+    banner: str = ""
+
+    def headers(self, who: str | None) -> dict[str, str]:
+        return {} if who is None else {"Authorization": f"Bearer {self.keys[who]}"}
+
+    def post(self, path: str, json: Any = None, who: str | None = "decide", **kw: Any) -> Any:
+        headers = {**self.headers(who), **kw.pop("headers", {})}
+        if json is not None:
+            # Encoded here, ASCII-escaped: httpx writes raw UTF-8 and cannot send a lone surrogate,
+            # which JSON can spell (\ud800) and the tests send on purpose.
+            kw["content"] = dumps(json).encode("ascii")
+            headers.setdefault("Content-Type", "application/json")
+        return self.client.post(path, headers=headers, **kw)
+
+    def get(self, path: str, who: str | None = "audit", **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers(who), **kw)
+
+    def count(self, table: str, where: str = "1=1", **params: Any) -> int:
+        with self.app.state.db_engine.connect() as connection:
+            return int(connection.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"), params).scalar_one())
+
+
+@contextlib.contextmanager
+def _database(backend: str, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'creditpolicy.db'}"
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        _unavailable(ENABLE_POSTGRES)
+    schema = f"e2e_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except OperationalError as exc:
+        admin.dispose()
+        _unavailable(f"PostgreSQL at {make_url(base).render_as_string()} is unreachable ({exc.orig})")
+    try:
+        yield with_search_path(base, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def running_service(database_url: str, **app_options: Any) -> Iterator[Service]:
+    """Start the app (migrations, shipped policy, local keys) and give every role a key."""
+    app = create_app(Settings(database_url=database_url, policy_file=SHIPPED), **app_options)
+    banner = io.StringIO()
+    with contextlib.redirect_stdout(banner), TestClient(app, raise_server_exceptions=True) as client:
+        service = Service(client, app, database_url, banner=banner.getvalue())
+        with UnitOfWork(app.state.db_engine) as uow:
+            for name, role in KEY_ROLES.items():
+                service.keys[name] = create_key(uow, f"e2e-{name}", role)[1]
+        yield service
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def service(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One app per backend, shared by the tests that only add decisions of their own."""
+    with _database(backend, tmp_path_factory.mktemp("e2e")) as url, running_service(url) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_service(backend: str, tmp_path: Path) -> Iterator[Service]:
+    """A new database and app: for tests that publish, approve, activate or count every row."""
+    with _database(backend, tmp_path) as url, running_service(url) as running:
+        yield running
+
+
+def unique(prefix: str = "r") -> str:
+    """An id no other test uses (request ids, customer ids)."""
+    return f"{prefix}-{secrets.token_hex(6)}"

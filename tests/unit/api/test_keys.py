@@ -1,0 +1,122 @@
+"""API keys and the role matrix, on the in-memory unit of work."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from api import keys
+from api.db.memory import InMemoryUnitOfWork, MemoryDatabase
+from api.errors import InvalidRequest, KeyNameTaken, KeyNotFound, PermissionDenied
+
+
+@pytest.fixture
+def uow() -> InMemoryUnitOfWork:
+    return InMemoryUnitOfWork()
+
+
+def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
+    used = set().union(*keys.PERMISSIONS.values())
+    assert used == set(keys.ROLES)
+    assert all(roles for roles in keys.PERMISSIONS.values())
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("decide", {"decide", "read_cases", "register_webhook"}),
+        ("author", {"publish", "read_versions", "simulate"}),
+        (
+            "approve",
+            {
+                "approve",
+                "activate",
+                "retire",
+                "resolve_case",
+                "read_versions",
+                "read_log",
+                "read_cases",
+                "read_grades",
+                "replay",
+                "simulate",
+            },
+        ),
+        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "simulate"}),
+        ("admin", {"manage_keys", "read_versions", "read_log", "read_cases", "read_grades", "register_webhook"}),
+    ],
+)
+def test_role_matrix(role: str, allowed: set[str]) -> None:
+    caller = keys.Caller("someone", role)
+    assert {p for p in keys.PERMISSIONS if caller.can(p)} == allowed
+
+
+def test_separation_of_duties() -> None:
+    assert keys.roles_with("publish").isdisjoint(keys.roles_with("approve"))
+    assert "admin" not in keys.roles_with("decide") | keys.roles_with("publish") | keys.roles_with("activate")
+    assert not keys.Caller("x", "admin").can("no_such_permission")
+
+
+def test_require_names_who_may() -> None:
+    keys.require(keys.Caller("ops", "admin"), "manage_keys")
+    with pytest.raises(PermissionDenied, match="manage_keys needs admin") as denied:
+        keys.require(keys.Caller("erp", "decide"), "manage_keys")
+    assert denied.value.code == "forbidden"
+
+
+def test_create_returns_the_plaintext_once_and_stores_its_hash(uow: InMemoryUnitOfWork) -> None:
+    record, plaintext = keys.create_key(uow, "erp-1", "decide")
+    assert re.fullmatch(r"cp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", plaintext)
+    assert plaintext.split("_")[1] == record.key_prefix
+    assert record.key_hash == hashlib.sha256(plaintext.encode()).hexdigest()
+    assert plaintext not in repr(uow.database)
+    assert uow.commits == 1
+    assert keys.create_key(uow, "erp-2", "decide")[1] != plaintext
+
+
+def test_authenticate(uow: InMemoryUnitOfWork) -> None:
+    _, plaintext = keys.create_key(uow, "erp", "decide")
+    _, other = keys.create_key(uow, "mgr", "approve")
+    assert keys.authenticate(uow, plaintext) == keys.Caller("erp", "decide")
+    assert keys.authenticate(uow, other) == keys.Caller("mgr", "approve")
+    prefix_of_one_secret_of_other = plaintext[:16] + other[16:]
+    for wrong in (
+        None,
+        "",
+        "Bearer x",
+        plaintext + "x",
+        plaintext.upper(),
+        prefix_of_one_secret_of_other,
+        "cp_000000000000_" + other[16:],
+    ):
+        assert keys.authenticate(uow, wrong) is None
+
+
+def test_revoke(uow: InMemoryUnitOfWork) -> None:
+    _, plaintext = keys.create_key(uow, "erp", "decide")
+    first = keys.revoke_key(uow, "erp")
+    assert first.revoked_at is not None and keys.authenticate(uow, plaintext) is None
+    assert keys.revoke_key(uow, "erp").revoked_at == first.revoked_at  # repeating changes nothing
+    with pytest.raises(KeyNotFound):
+        keys.revoke_key(uow, "nobody")
+    with pytest.raises(KeyNameTaken):
+        keys.create_key(uow, "erp", "decide")  # names are never reused
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "code"),
+    [("erp", "root", "unknown_role"), ("", "decide", "invalid_key_name"), ("has space", "decide", "invalid_key_name")],
+)
+def test_invalid_requests_store_nothing(uow: InMemoryUnitOfWork, name: str, role: str, code: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        keys.create_key(uow, name, role)
+    assert refused.value.code == code
+    assert uow.database == MemoryDatabase()
+
+
+def test_bootstrap_admin_key_only_on_an_empty_key_table(uow: InMemoryUnitOfWork) -> None:
+    plaintext = keys.bootstrap_admin_key(uow)
+    assert plaintext is not None and keys.authenticate(uow, plaintext) == keys.Caller("local-admin", "admin")
+    assert keys.bootstrap_admin_key(uow) is None
+    assert [k.name for k in keys.list_keys(uow)] == ["local-admin"]
