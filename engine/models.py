@@ -154,7 +154,7 @@ class CustomerRef(_In):
 
 
 class Portfolio(_In):
-    allocated: Money = Decimal(0)  # limits already granted to other customers
+    allocated: Money = Decimal("0.00")  # limits already granted to other customers
 
 
 class AssessRequest(_In):
@@ -255,9 +255,9 @@ class OrderLine(_In):
 
 
 class Exposure(_In):
-    open_receivables: Money = Decimal(0)
-    open_orders: Money = Decimal(0)
-    overdue_amount: Money = Decimal(0)
+    open_receivables: Money = Decimal("0.00")
+    open_orders: Money = Decimal("0.00")
+    overdue_amount: Money = Decimal("0.00")
     oldest_overdue_days: Days = 0
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -183,6 +183,26 @@ def _decision(row: Row[Any]) -> DecisionRecord:
     return DecisionRecord(**row._mapping)
 
 
+# Statements on the decision path are built once: building a statement per call (and its cache
+# key) cost more than running it on SQLite.
+_INSERT_DECISION = insert(t.decisions)
+_DECISION_BY_REQUEST_ID = select(t.decisions).where(t.decisions.c.request_id == bindparam("request_id"))
+_INSERT_CASE = insert(t.credit_cases)
+_OPEN_CASE = select(t.credit_cases).where(
+    t.credit_cases.c.customer_id == bindparam("customer_id"),
+    t.credit_cases.c.order_ref == bindparam("order_ref"),
+    t.credit_cases.c.status == "open",
+)
+_LATEST_CASE = (
+    select(t.credit_cases)
+    .where(
+        t.credit_cases.c.customer_id == bindparam("customer_id"), t.credit_cases.c.order_ref == bindparam("order_ref")
+    )
+    .order_by(t.credit_cases.c.opened_at.desc(), t.credit_cases.c.case_id.desc())
+    .limit(1)
+)
+
+
 class SqlDecisionRepository:
     """The decision log in ``decisions``."""
 
@@ -191,14 +211,14 @@ class SqlDecisionRepository:
 
     def add(self, decision: DecisionRecord) -> None:
         with _unique(f"decision {decision.decision_id} (request_id {decision.request_id})"):
-            self._c.execute(insert(t.decisions).values(asdict(decision)))
+            self._c.execute(_INSERT_DECISION, asdict(decision))
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         row = self._c.execute(select(t.decisions).where(t.decisions.c.decision_id == decision_id)).first()
         return _decision(row) if row else None
 
     def get_by_request_id(self, request_id: str) -> DecisionRecord | None:
-        row = self._c.execute(select(t.decisions).where(t.decisions.c.request_id == request_id)).first()
+        row = self._c.execute(_DECISION_BY_REQUEST_ID, {"request_id": request_id}).first()
         return _decision(row) if row else None
 
     def query(self, query: DecisionQuery) -> list[DecisionRecord]:
@@ -240,7 +260,7 @@ class SqlCaseRepository:
 
     def add(self, case: CreditCaseRecord) -> None:
         with _unique(f"an open credit case for order {case.order_ref} of customer {case.customer_id}"):
-            self._c.execute(insert(t.credit_cases).values(asdict(case)))
+            self._c.execute(_INSERT_CASE, asdict(case))
 
     def get(self, case_id: str, *, for_update: bool = False) -> CreditCaseRecord | None:
         query = select(t.credit_cases).where(t.credit_cases.c.case_id == case_id)
@@ -250,20 +270,11 @@ class SqlCaseRepository:
         return _case(row) if row else None
 
     def find_open(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None:
-        c = t.credit_cases.c
-        query = select(t.credit_cases).where(c.customer_id == customer_id, c.order_ref == order_ref, c.status == "open")
-        row = self._c.execute(query).first()
+        row = self._c.execute(_OPEN_CASE, {"customer_id": customer_id, "order_ref": order_ref}).first()
         return _case(row) if row else None
 
     def latest_for_order(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None:
-        c = t.credit_cases.c
-        query = (
-            select(t.credit_cases)
-            .where(c.customer_id == customer_id, c.order_ref == order_ref)
-            .order_by(c.opened_at.desc(), c.case_id.desc())
-            .limit(1)
-        )
-        row = self._c.execute(query).first()
+        row = self._c.execute(_LATEST_CASE, {"customer_id": customer_id, "order_ref": order_ref}).first()
         return _case(row) if row else None
 
     def list(

@@ -97,8 +97,9 @@ EngineDep = Annotated[Engine, Depends(get_db_engine)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 RegistryDep = Annotated[PolicyRegistry, Depends(get_registry)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-# The threads decisions run in, fewer than FastAPI's 40: decisions hold the GIL (and on SQLite
-# the write lock), so more threads only make the queue unfair, stretching the latency tail.
+# The threads order batches run in (single decisions run on the event loop), fewer than FastAPI's
+# 40: decisions hold the GIL (and on SQLite the write lock), so more threads only make the queue
+# unfair, stretching the latency tail.
 DecisionThreadsDep = Annotated[CapacityLimiter, Depends(get_decision_threads)]
 
 

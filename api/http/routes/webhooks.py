@@ -32,9 +32,15 @@ WebhookId = Annotated[
 ]
 
 
-def get_webhook_sender() -> webhooks.WebhookSender:
-    """The sender deliveries go through; tests override this dependency with a fake (no network)."""
-    return webhooks.HttpxSender()
+_SENDER = webhooks.HttpxSender()
+
+
+async def get_webhook_sender() -> webhooks.WebhookSender:
+    """The sender deliveries go through; tests override this dependency with a fake (no network).
+
+    Async and shared: a sync dependency would cost every order decision a hop to a thread.
+    """
+    return _SENDER
 
 
 SenderDep = Annotated[webhooks.WebhookSender, Depends(get_webhook_sender)]
