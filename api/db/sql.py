@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
@@ -183,6 +183,11 @@ def _decision(row: Row[Any]) -> DecisionRecord:
     return DecisionRecord(**row._mapping)
 
 
+def _row(record: Any) -> dict[str, Any]:
+    """A flat record's fields (``dataclasses.asdict`` deep-copies every value: 0.3 ms a decision)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
 # Statements on the decision path are built once: building a statement per call (and its cache
 # key) cost more than running it on SQLite.
 _INSERT_DECISION = insert(t.decisions)
@@ -211,7 +216,7 @@ class SqlDecisionRepository:
 
     def add(self, decision: DecisionRecord) -> None:
         with _unique(f"decision {decision.decision_id} (request_id {decision.request_id})"):
-            self._c.execute(_INSERT_DECISION, asdict(decision))
+            self._c.execute(_INSERT_DECISION, _row(decision))
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         row = self._c.execute(select(t.decisions).where(t.decisions.c.decision_id == decision_id)).first()
@@ -260,7 +265,7 @@ class SqlCaseRepository:
 
     def add(self, case: CreditCaseRecord) -> None:
         with _unique(f"an open credit case for order {case.order_ref} of customer {case.customer_id}"):
-            self._c.execute(_INSERT_CASE, asdict(case))
+            self._c.execute(_INSERT_CASE, _row(case))
 
     def get(self, case_id: str, *, for_update: bool = False) -> CreditCaseRecord | None:
         query = select(t.credit_cases).where(t.credit_cases.c.case_id == case_id)
