@@ -14,6 +14,7 @@ one compiled-policy cache, and a test can build an app on its own database.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -144,6 +145,7 @@ class KeyCache:
     def __init__(self, ttl: float = 1.0) -> None:
         self.ttl = ttl
         self._known: dict[str, tuple[float, Caller]] = {}
+        self.pending: dict[str, asyncio.Future[Caller | None]] = {}  # look-ups under way, by key
 
     def get(self, presented: str) -> Caller | None:
         found = self._known.get(self._digest(presented))
@@ -183,7 +185,14 @@ async def get_caller(
     caller = cache.get(presented)
     if caller is not None:
         return caller
-    caller = await run_in_threadpool(_look_up, engine, presented)  # the database, off the event loop
+    # One database look-up per key at a time: when the cached entry expires, the requests in
+    # flight with that key wait for the one look-up instead of each taking a pooled connection.
+    pending = cache.pending.get(presented)
+    if pending is None:
+        pending = asyncio.ensure_future(run_in_threadpool(_look_up, engine, presented))
+        cache.pending[presented] = pending
+        pending.add_done_callback(lambda _: cache.pending.pop(presented, None))
+    caller = await asyncio.shield(pending)
     if caller is None:
         raise NotAuthenticated("the API key is unknown or revoked")
     cache.put(presented, caller)
