@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     )
     database_echo: bool = Field(False, description="log every SQL statement (debugging only)")
     policy_file: Path = Field(Path("rules/standard.yaml"), description="policy published and activated on first start")
+    webhook_retry_seconds: float = Field(
+        15.0, ge=0, description="how often pending webhook deliveries are retried in the background (0: never)"
+    )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")
 

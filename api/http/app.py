@@ -29,6 +29,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Connection, Engine, event
 
 from api import keys, services, versions
+from api import webhooks as webhooks_service
 from api.db import UnitOfWork, create_db_engine, upgrade_database
 from api.db.engine import READ_ONLY_OPTION
 from api.db.unit_of_work import Clock, utc_now
@@ -251,7 +252,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         bootstrap(engine, settings, default_policy_id)
         warm_up(engine, registry, clock)
         app.state.decision_threads = CapacityLimiter(DECISION_THREADS)
+        # Deliveries are attempted right after each case change commits; this loop retries the
+        # ones that failed (with their backoff) even when no further case changes come in.
+        stop = threading.Event()
+        retrier = None
+        if settings.webhook_retry_seconds > 0:
+            retrier = threading.Thread(
+                target=webhooks_service.deliver_forever,
+                args=(lambda: UnitOfWork(engine, clock=clock), stop),
+                kwargs={"interval": settings.webhook_retry_seconds},
+                name="webhook-retries",
+                daemon=True,
+            )
+            retrier.start()
         yield
+        stop.set()
+        if retrier is not None:
+            retrier.join(timeout=15)
         engine.dispose()
 
     app = FastAPI(

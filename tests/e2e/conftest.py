@@ -105,7 +105,9 @@ def _database(backend: str, tmp: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def running_service(database_url: str, **app_options: Any) -> Iterator[Service]:
     """Start the app (migrations, shipped policy, local keys) and give every role a key."""
-    app = create_app(Settings(database_url=database_url, policy_file=SHIPPED), **app_options)
+    # No background webhook retries here: tests drive deliveries themselves, with fake senders.
+    settings = Settings(database_url=database_url, policy_file=SHIPPED, webhook_retry_seconds=0)
+    app = create_app(settings, **app_options)
     banner = io.StringIO()
     with contextlib.redirect_stdout(banner), TestClient(app, raise_server_exceptions=True) as client:
         service = Service(client, app, database_url, banner=banner.getvalue())
