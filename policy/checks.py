@@ -29,7 +29,7 @@ from policy.schema import (
     Policy,
     RatingFactor,
 )
-from policy.terms import parse_terms
+from policy.terms import MAX_CREDIT_DAYS, parse_terms, terms_problems
 
 __all__ = [
     "CHECKS",
@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 MAX_STANDARDS_RULES = 100  # the engine evaluates every standards rule for every assessment
-MAX_CREDIT_DAYS = 3650  # the same bound as any other day count in the format
 _CENT = Decimal("0.01")
 # The credit file's sections, for a message that points the way without listing 30 fields.
 _FIELD_GROUPS = ", ".join(sorted({f"{p.split('.')[0]}.…" for p in ASSESS_FIELDS if "." in p})) + ", ratings.<name>"
@@ -86,11 +85,6 @@ def _by_strength(policy: Policy) -> list[str]:
 def _num(value: Decimal | int) -> str:
     """A number as written (validated numbers are bounded, so this stays short)."""
     return f"{value:f}" if isinstance(value, Decimal) else str(value)
-
-
-def _pct(rate: Decimal) -> str:
-    """A fraction as a percentage without trailing zeros: 0.03 → 3."""
-    return f"{(rate * 100).normalize():f}"
 
 
 def _days(count: int) -> str:
@@ -360,16 +354,6 @@ def check_order_rules(policy: Policy, ctx: CheckContext) -> list[Issue]:
 # --- terms ----------------------------------------------------------------------------------
 
 
-def _part_columns(text: str) -> list[int]:
-    """1-based column where each comma-separated part of a terms text starts (as the parser counts)."""
-    columns: list[int] = []
-    offset = 0
-    for part in text.split(","):
-        columns.append(offset + len(part) - len(part.lstrip()) + 1)
-        offset += len(part) + 1
-    return columns
-
-
 def check_terms(policy: Policy, ctx: CheckContext) -> list[Issue]:
     """Terms parse; discounts get shorter-and-richer to longer-and-poorer and end within the credit period."""
     issues: list[Issue] = []
@@ -380,30 +364,8 @@ def check_terms(policy: Policy, ctx: CheckContext) -> list[Issue]:
         except ExpressionError as error:
             issues.append(ctx.text_issue(path, error.column, error.message, error.code))
             continue
-        columns = _part_columns(terms.text)
-        if parsed.credit_days > MAX_CREDIT_DAYS:
-            message = f"a credit period of {parsed.credit_days} days is longer than {MAX_CREDIT_DAYS} days"
-            issues.append(ctx.text_issue(path, columns[-1], message, "terms_period_range"))
-        for number, tier in enumerate(parsed.tiers):
-            col, shown = columns[number], f"{_pct(tier.rate)}/{tier.days}"
-            if not 0 < tier.rate < 1:
-                message = f"the discount in '{shown}' must be above 0 % and below 100 %"
-                issues.append(ctx.text_issue(path, col, message, "discount_rate_range"))
-            if tier.days < 1:
-                message = f"the discount in '{shown}' needs a period of at least 1 day"
-                issues.append(ctx.text_issue(path, col, message, "discount_days_order"))
-            if tier.days > parsed.credit_days:
-                message = f"the discount period in '{shown}' ends after the credit period of {parsed.credit_days} days"
-                issues.append(ctx.text_issue(path, col, message, "discount_beyond_period"))
-            if number == 0:
-                continue
-            before = parsed.tiers[number - 1]
-            if tier.days <= before.days:
-                message = f"discount days must increase: {tier.days} days after {before.days} days"
-                issues.append(ctx.text_issue(path, col, message, "discount_days_order"))
-            if tier.rate >= before.rate:
-                message = f"a later discount must be smaller: {_pct(tier.rate)} % after {_pct(before.rate)} %"
-                issues.append(ctx.text_issue(path, col, message, "discount_rate_order"))
+        problems = terms_problems(parsed.tiers, parsed.credit_days, terms.text)
+        issues += [ctx.text_issue(path, p.column, p.message, p.code) for p in problems]
     return issues
 
 

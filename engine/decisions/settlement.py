@@ -57,8 +57,8 @@ from engine.models import (
 )
 from engine.results import policy_ref, terms_out
 from engine.trace import Trace
-from policy.checks import MAX_CREDIT_DAYS
 from policy.errors import ExpressionError
+from policy.terms import terms_problems
 
 __all__ = ["RATE_QUANTUM", "add_days", "check_terms", "discount_rates", "resolve_terms", "settle_invoice"]
 
@@ -98,40 +98,12 @@ def add_days(date: dt.date, days: int, field_path: str) -> dt.date:
         ) from None
 
 
-def _part_columns(text: str) -> list[int]:
-    """1-based column where each comma-separated part of terms text starts."""
-    columns, offset = [], 0
-    for part in text.split(","):
-        columns.append(offset + len(part) - len(part.lstrip()) + 1)
-        offset += len(part) + 1
-    return columns
-
-
-def _tier_problem(terms: TermsIR, number: int) -> tuple[str, str] | None:
-    tier = terms.tiers[number]
-    before = terms.tiers[number - 1] if number else None
-    shown = f"'{(tier.rate * 100).normalize():f}/{tier.days}'"
-    if not 0 < tier.rate < 1:
-        return f"the discount in {shown} must be above 0 % and below 100 %", "discount_rate_range"
-    if tier.days < 1 or (before is not None and tier.days <= before.days):
-        return f"discount periods must be at least 1 day and increase ({shown})", "discount_days_order"
-    if tier.days > terms.credit_days:
-        return f"the discount period in {shown} ends after the credit period", "discount_beyond_period"
-    if before is not None and tier.rate >= before.rate:
-        return f"a later discount must be smaller than the one before it ({shown})", "discount_rate_order"
-    return None
-
-
 def check_terms(terms: TermsIR, text: str, where: str) -> None:
-    """Refuse terms the policy language refuses (policy.checks), with the same codes; the first problem wins."""
-    columns = _part_columns(text)
-    for number in range(len(terms.tiers)):
-        problem = _tier_problem(terms, number)
-        if problem is not None:
-            raise InputError(f"column {columns[number]}: {problem[0]}", field=where, code=problem[1])
-    if terms.credit_days > MAX_CREDIT_DAYS:
-        message = f"a credit period of {terms.credit_days} days is longer than {MAX_CREDIT_DAYS} days"
-        raise InputError(f"column {columns[-1]}: {message}", field=where, code="terms_period_range")
+    """Refuse terms the policy language refuses (policy.terms.terms_problems), with the same codes; the first wins."""
+    problems = terms_problems(terms.tiers, terms.credit_days, text)
+    if problems:
+        first = problems[0]
+        raise InputError(f"column {first.column}: {first.message}", field=where, code=first.code)
 
 
 def resolve_terms(compiled: CompiledPolicy, request: SettlementRequest) -> TermsIR:
