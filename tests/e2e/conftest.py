@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import secrets
 import warnings
 from collections.abc import Iterator
@@ -19,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from api.db.unit_of_work import UnitOfWork
 from api.http.app import create_app
 from api.keys import create_key
 from api.settings import Settings
-from tests.integration.conftest import ENABLE_POSTGRES, POSTGRES_ENV, _unavailable, with_search_path
+from tests.integration.conftest import throwaway_database
 
 with warnings.catch_warnings():
     # Starlette asks for the httpx2 fork; the TestClient works the same on httpx (the project's dependency).
@@ -79,30 +76,6 @@ class Service:
 
 
 @contextlib.contextmanager
-def _database(backend: str, tmp: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp / 'creditpolicy.db'}"
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        _unavailable(ENABLE_POSTGRES)
-    schema = f"e2e_{secrets.token_hex(6)}"
-    admin = create_engine(base)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except OperationalError as exc:
-        admin.dispose()
-        _unavailable(f"PostgreSQL at {make_url(base).render_as_string()} is unreachable ({exc.orig})")
-    try:
-        yield with_search_path(base, schema)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def running_service(database_url: str, **app_options: Any) -> Iterator[Service]:
     """Start the app (migrations, shipped policy, local keys) and give every role a key."""
     # No background webhook retries here: tests drive deliveries themselves, with fake senders.
@@ -125,14 +98,17 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def service(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One app per backend, shared by the tests that only add decisions of their own."""
-    with _database(backend, tmp_path_factory.mktemp("e2e")) as url, running_service(url) as running:
+    with (
+        throwaway_database(backend, tmp_path_factory.mktemp("e2e"), prefix="e2e") as url,
+        running_service(url) as running,
+    ):
         yield running
 
 
 @pytest.fixture
 def fresh_service(backend: str, tmp_path: Path) -> Iterator[Service]:
     """A new database and app: for tests that publish, approve, activate or count every row."""
-    with _database(backend, tmp_path) as url, running_service(url) as running:
+    with throwaway_database(backend, tmp_path, prefix="e2e") as url, running_service(url) as running:
         yield running
 
 

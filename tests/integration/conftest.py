@@ -3,10 +3,12 @@ PostgreSQL schema when CREDITPOLICY_TEST_POSTGRES_URL is set (skipped, saying ho
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -30,16 +32,17 @@ def with_search_path(url: str, schema: str) -> str:
     return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database without any table: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'creditpolicy.db'}"
+@contextlib.contextmanager
+def throwaway_database(backend: str, directory: Path, prefix: str = "t") -> Iterator[str]:
+    """A database without any table: a new SQLite file in ``directory``, or a new PostgreSQL schema
+    named ``<prefix>_<random>`` that is dropped afterwards (skipped, saying how, without PostgreSQL)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'creditpolicy.db'}"
         return
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         _unavailable(ENABLE_POSTGRES)
-    schema = f"t_{secrets.token_hex(6)}"
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     admin = create_engine(base)
     try:
         with admin.begin() as connection:
@@ -53,6 +56,13 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database without any table: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
+    with throwaway_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 def _unavailable(why: str) -> NoReturn:
