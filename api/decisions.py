@@ -56,7 +56,7 @@ from api.grades import record_assessment
 from api.keys import Caller
 from api.registry import PolicyRegistry, VersionNotApproved
 from api.versions import get_version
-from engine.decide import Decision, decide, parse_request
+from engine.decide import Decision, decide, json_pointer, parse_request
 from engine.decide import InvalidRequest as InvalidBody
 from engine.errors import EngineError
 from engine.ir import CompiledPolicy
@@ -177,8 +177,7 @@ def _refused_part(value: Any, pointer: str = "", depth: int = 0) -> tuple[str, s
     for key, item in items:
         if isinstance(key, str) and (problem := _refused_text(key, pointer)) is not None:
             return pointer, f"a member name {problem[1]}", problem[2]
-        escaped = str(key).replace("~", "~0").replace("/", "~1")
-        found = _refused_part(item, f"{pointer}/{escaped}", depth + 1)
+        found = _refused_part(item, pointer + json_pointer((key,)), depth + 1)
         if found is not None:
             return found
     return None
@@ -604,8 +603,7 @@ def differences(old: Any, new: Any, pointer: str = "") -> Iterator[dict[str, Any
     """Every leaf where two JSON values differ, as ``{pointer, old, new}`` (absent is None)."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(old.keys() | new.keys()):
-            escaped = str(key).replace("~", "~0").replace("/", "~1")
-            yield from differences(old.get(key), new.get(key), f"{pointer}/{escaped}")
+            yield from differences(old.get(key), new.get(key), pointer + json_pointer((key,)))
     elif isinstance(old, list) and isinstance(new, list):
         for index in range(max(len(old), len(new))):
             yield from differences(

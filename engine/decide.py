@@ -7,7 +7,7 @@ the same policy version and the same input give byte-identical output.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import DecimalException
 from typing import Any
 
@@ -28,7 +28,7 @@ from engine.models import (
 )
 from engine.trace import Trace
 
-__all__ = ["DECISION_KINDS", "Decision", "InvalidRequest", "canonical_json", "decide", "parse_request"]
+__all__ = ["DECISION_KINDS", "Decision", "InvalidRequest", "canonical_json", "decide", "json_pointer", "parse_request"]
 
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "assess": AssessRequest,
@@ -55,8 +55,9 @@ class InvalidRequest(EngineError):
         super().__init__("; ".join(f"{e['pointer'] or '/'}: {e['message']}" for e in errors))
 
 
-def _pointer(loc: tuple[int | str, ...]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc)
+def json_pointer(parts: Iterable[int | str]) -> str:
+    """RFC 6901 pointer to a place in a JSON document: ``("order", "amount")`` → ``/order/amount``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def parse_request(kind: str, payload: Mapping[str, Any] | BaseModel) -> BaseModel:
@@ -77,7 +78,7 @@ def parse_request(kind: str, payload: Mapping[str, Any] | BaseModel) -> BaseMode
     except ValidationError as exc:
         errors = [
             {
-                "pointer": _pointer(tuple(e["loc"])),
+                "pointer": json_pointer(e["loc"]),
                 "message": e["msg"],
                 "code": e["type"],
             }

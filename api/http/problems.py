@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors as service
 from engine.decide import InvalidRequest as EngineInvalidRequest
+from engine.decide import json_pointer
 from engine.errors import EngineError, InputError, RulesEngineError
 from policy.errors import PolicyInvalid
 
@@ -173,11 +174,7 @@ def field_pointer(field: str) -> str:
     """``payments[2].date`` (the engine's dotted field) as the JSON pointer ``/payments/2/date``."""
     if field.startswith("/") or field == "":
         return "" if field == "/" else field
-    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in _FIELD_PART.findall(field))
-
-
-def _pointer(loc: Sequence[int | str]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc)
+    return json_pointer(_FIELD_PART.findall(field))
 
 
 def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -187,7 +184,7 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
         loc = tuple(e.get("loc", ()))
         entry: dict[str, Any] = {"message": str(e.get("msg", "invalid")), "code": str(e.get("type", "invalid"))}
         if loc and loc[0] == "body":
-            entry["pointer"] = _pointer(loc[1:])
+            entry["pointer"] = json_pointer(loc[1:])
         elif loc:
             entry["parameter"] = ".".join(str(p) for p in loc[1:]) or str(loc[0])
             entry["in"] = str(loc[0])
