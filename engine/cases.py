@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from engine.decide import decide
 from engine.errors import EngineError
@@ -66,7 +66,11 @@ class CasesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     policy: str
     cases: list[Case] = Field(min_length=1)
-    lines: dict[int, int] = {}  # case index → line in the file
+    _lines: dict[int, int] = PrivateAttr(default_factory=dict)  # case index → line in the file
+
+    @property
+    def lines(self) -> dict[int, int]:
+        return self._lines
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def load_cases(text: str, file: str) -> CasesFile:
     doc = load_document(text, file)
     try:
         data = _plain(doc.data)
-        model = CasesFile.model_validate({k: v for k, v in data.items() if k != "lines"})
+        model = CasesFile.model_validate(data)
     except ValidationError as exc:
         issues = []
         for e in exc.errors(include_url=False):
@@ -105,8 +109,9 @@ def load_cases(text: str, file: str) -> CasesFile:
             line, col = doc.marks.get(loc, doc.marks.get(loc[:-1], (1, 1)))
             issues.append(Issue(file, line, col, loc, e["msg"], f"case_{e['type']}"))
         raise PolicyInvalid(issues) from None
-    lines = {i: doc.marks.get(("cases", i), (1, 1))[0] for i in range(len(model.cases))}
-    return model.model_copy(update={"lines": lines})
+    # Where each case was written, for failure reports; not a key of the file (unknown keys are errors).
+    model._lines = {i: doc.marks.get(("cases", i), (1, 1))[0] for i in range(len(model.cases))}
+    return model
 
 
 def _as_decimal(value: Any) -> Decimal | None:
