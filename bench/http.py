@@ -69,7 +69,7 @@ def bare_app() -> Any:
     app = FastAPI()
 
     @app.post(PATH)
-    def order(body: Annotated[dict[str, Any], Body()]) -> Response:  # sync, like the service's route
+    async def order(body: Annotated[dict[str, Any], Body()]) -> Response:  # async, like the service's route
         parse_request("order", {k: v for k, v in body.items() if k not in ("request_id", "policy_version")})
         return Response(b'{"outcome":"approve"}', media_type="application/json")
 
