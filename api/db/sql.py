@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from api.db import tables as t
+from api.db.driver import DriverStatement
 from api.db.records import (
     ApiKeyRecord,
     CreditCaseRecord,
@@ -198,6 +199,17 @@ _OPEN_CASE = select(t.credit_cases).where(
     t.credit_cases.c.order_ref == bindparam("order_ref"),
     t.credit_cases.c.status == "open",
 )
+# Run on the driver's cursor (api.db.driver): every logged decision inserts its row, and every
+# order first asks whether its order has a case at all (almost never), before reading the latest.
+_INSERT_DECISION_ON_DRIVER = DriverStatement(_INSERT_DECISION, t.decisions)
+_ANY_CASE_ON_DRIVER = DriverStatement(
+    select(t.credit_cases.c.case_id)
+    .where(
+        t.credit_cases.c.customer_id == bindparam("customer_id"), t.credit_cases.c.order_ref == bindparam("order_ref")
+    )
+    .limit(1),
+    t.credit_cases,
+)
 _LATEST_CASE = (
     select(t.credit_cases)
     .where(
@@ -216,7 +228,7 @@ class SqlDecisionRepository:
 
     def add(self, decision: DecisionRecord) -> None:
         with _unique(f"decision {decision.decision_id} (request_id {decision.request_id})"):
-            self._c.execute(_INSERT_DECISION, _row(decision))
+            _INSERT_DECISION_ON_DRIVER.execute(self._c, _row(decision))
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         row = self._c.execute(select(t.decisions).where(t.decisions.c.decision_id == decision_id)).first()
@@ -279,6 +291,8 @@ class SqlCaseRepository:
         return _case(row) if row else None
 
     def latest_for_order(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None:
+        if not _ANY_CASE_ON_DRIVER.execute(self._c, {"customer_id": customer_id, "order_ref": order_ref}):
+            return None
         row = self._c.execute(_LATEST_CASE, {"customer_id": customer_id, "order_ref": order_ref}).first()
         return _case(row) if row else None
 
