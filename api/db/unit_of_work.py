@@ -78,44 +78,70 @@ class AbstractUnitOfWork(abc.ABC):
         """Discard everything since the last commit; the unit of work stays usable."""
 
 
+# The SQL repositories by attribute name: a unit of work builds each on first use.
+_SQL_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
+    "versions": SqlVersionRepository,
+    "events": SqlEventRepository,
+    "keys": SqlKeyRepository,
+    "decisions": SqlDecisionRepository,
+    "cases": SqlCaseRepository,
+    "webhooks": SqlWebhookRepository,
+    "grades": SqlGradeHistoryRepository,
+    "customers": SqlCustomerRepository,
+}
+
+
 class UnitOfWork(AbstractUnitOfWork):
-    """The SQLAlchemy unit of work: one connection, one transaction at a time (begun on first use)."""
+    """The SQLAlchemy unit of work: one connection, one transaction at a time (begun on first use).
+
+    The connection is taken from the pool when a repository is first used, not on entering the
+    block: a decision whose policy timeline is cached reads nothing, and then costs no checkout.
+    """
 
     def __init__(self, engine: Engine, *, read_only: bool = False, clock: Clock = utc_now) -> None:
         super().__init__(clock)
         self._engine = engine
         self._read_only = read_only
         self._connection: Connection | None = None
+        self._open = False
 
     def __enter__(self) -> Self:
-        connection = self._engine.connect()
-        if self._read_only:
-            connection = connection.execution_options(**{READ_ONLY_OPTION: True})
-        self._connection = connection
-        self.versions = SqlVersionRepository(connection)
-        self.events = SqlEventRepository(connection)
-        self.keys = SqlKeyRepository(connection)
-        self.decisions = SqlDecisionRepository(connection)
-        self.cases = SqlCaseRepository(connection)
-        self.webhooks = SqlWebhookRepository(connection)
-        self.grades = SqlGradeHistoryRepository(connection)
-        self.customers = SqlCustomerRepository(connection)
+        self._open = True
         return self
+
+    def __getattr__(self, name: str) -> object:
+        # Only called for attributes not set yet: the repositories, built on first use.
+        factory = _SQL_REPOSITORIES.get(name)
+        if factory is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        repository = factory(self._connect())
+        setattr(self, name, repository)
+        return repository
+
+    def _connect(self) -> Connection:
+        if not self._open:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        if self._connection is None:
+            connection = self._engine.connect()
+            if self._read_only:
+                connection = connection.execution_options(**{READ_ONLY_OPTION: True})
+            self._connection = connection
+        return self._connection
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._open = False
+        for name in _SQL_REPOSITORIES:
+            self.__dict__.pop(name, None)
         if self._connection is not None:
             self._connection.close()  # rolls back whatever was not committed
             self._connection = None
 
-    def _live(self) -> Connection:
-        if self._connection is None:
-            raise RuntimeError("the unit of work is used outside its `with` block")
-        return self._connection
-
     def commit(self) -> None:
-        self._live().commit()
+        if self._connection is not None:
+            self._connection.commit()
 
     def rollback(self) -> None:
-        self._live().rollback()
+        if self._connection is not None:
+            self._connection.rollback()
