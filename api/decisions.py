@@ -70,7 +70,11 @@ __all__ = [
     "LogPage",
     "ReplayResponse",
     "RequestIdReused",
+    "PreparedDecision",
     "decide_and_log",
+    "log_decision",
+    "prepare_decision",
+    "store_decision",
     "dumps",
     "iso",
     "decide_batch",
@@ -118,11 +122,6 @@ def iso(at: dt.datetime) -> str:
 def canonical(data: Any) -> str:
     """Canonical JSON (sorted keys): what request hashes and replay comparisons are computed on."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def request_hash(body: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a request body."""
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -194,13 +193,48 @@ def _refused_text(text: str, pointer: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _envelope(body: Any) -> tuple[dict[str, Any], str | None, str | None]:
-    """Split a body into the engine input and the optional request_id and policy_version."""
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether any part of a JSON value lies deeper than ``limit`` (walks containers only: cheap)."""
+    stack = [(value, 0)]
+    while stack:
+        container, depth = stack.pop()
+        children = container.values() if type(container) is dict else container
+        if children and depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if type(child) is dict or type(child) is list)
+    return False
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A decision body taken apart: the engine input, the envelope, and the canonical text and its hash."""
+
+    payload: dict[str, Any]
+    request_id: str | None
+    pinned: str | None
+    text: str  # canonical JSON of the whole body: logged as the decision's input
+    digest: str  # its sha256: what an idempotent replay is compared by
+
+
+def _read_body(body: Any) -> _Body:
+    """Split a body into the engine input and the optional request_id and policy_version; refuse
+    what no input can hold (:func:`_refused_part`), pointing at it."""
     if not isinstance(body, dict):
         raise InvalidBody([{"pointer": "", "message": "the body must be a JSON object", "code": "dict_type"}])
-    refused = _refused_part(body)
-    if refused is not None:
-        raise InvalidBody([{"pointer": refused[0], "message": refused[1], "code": refused[2]}])
+    # The usual body is clean: prove it cheaply (the canonical text is needed anyway; JSON writes
+    # a NUL as \u0000 and UTF-8 cannot encode a lone surrogate), and walk it for the pointer only
+    # when something is suspect.
+    text = canonical(body) if not _deeper_than(body, MAX_DEPTH) else None
+    try:
+        encoded = text.encode("utf-8") if text is not None else None
+    except UnicodeEncodeError:
+        encoded = None
+    if text is None or encoded is None or "\\u0000" in text:
+        refused = _refused_part(body)
+        if refused is not None:
+            raise InvalidBody([{"pointer": refused[0], "message": refused[1], "code": refused[2]}])
+    if text is None or encoded is None:  # pragma: no cover - _refused_part finds whatever failed above
+        raise InvalidBody([{"pointer": "", "message": "the body cannot be stored", "code": "invalid_body"}])
     problems = []
     found: dict[str, str | None] = {}
     for name, longest in zip(_ENVELOPE, (200, 100), strict=True):
@@ -212,7 +246,8 @@ def _envelope(body: Any) -> tuple[dict[str, Any], str | None, str | None]:
     if problems:
         raise InvalidBody(problems)
     payload = {k: v for k, v in body.items() if k not in _ENVELOPE}
-    return payload, found["request_id"], found["policy_version"]
+    digest = hashlib.sha256(encoded).hexdigest()
+    return _Body(payload, found["request_id"], found["policy_version"], text, digest)
 
 
 # --- what a decision produces ---------------------------------------------------------------------
@@ -247,30 +282,98 @@ def _customer_id(request: BaseModel) -> str | None:
 
 
 @dataclass(frozen=True)
-class _Produced:
-    """A decision computed (its case and grade rows written) and its log row, not yet written."""
+class PreparedDecision:
+    """A decision evaluated (pure: nothing written yet) and everything storing it needs.
 
-    record: DecisionRecord
-    response: DecisionResponse
+    Evaluating and storing are apart so the service can evaluate on the event loop and hand the
+    store step to the group committer (:mod:`api.group_commit`), which stores the decisions of
+    concurrent requests in one transaction.
+    """
+
+    kind: str
+    caller: Caller
+    request: BaseModel
+    request_id: str | None
+    digest: str
+    explain: bool
+    version: VersionRecord
+    compiled: CompiledPolicy
+    decision: Decision
+    output: dict[str, Any]
+    input_json: str
+    trace_json: str
 
 
-def _produce(
+def prepare_decision(
     uow: AbstractUnitOfWork,
     registry: PolicyRegistry,
     caller: Caller,
     kind: str,
-    body: dict[str, Any],
-    payload: dict[str, Any],
+    body: Any,
+    *,
+    request_id: str | None = None,
+    explain: bool = False,
+) -> PreparedDecision | DecisionResponse:
+    """Evaluate a decision body (``request_id`` may also come in the body); nothing is written.
+
+    ``uow`` is only read (which version decides). A body the service refuses raises the error,
+    unless its ``request_id`` was answered before with this very body: an idempotent request gets
+    its original answer whatever changed since (its version retired, say), as a DecisionResponse.
+    """
+    read = _read_body(body)
+    request_id = read.request_id or request_id
+    try:
+        return _evaluate(uow, registry, caller, kind, read, request_id, explain)
+    except (EngineError, ServiceError):
+        stored = _stored(uow, kind, request_id, read.digest, explain)
+        if stored is not None:
+            return stored
+        raise
+
+
+def _evaluate(
+    uow: AbstractUnitOfWork,
+    registry: PolicyRegistry,
+    caller: Caller,
+    kind: str,
+    body: _Body,
     request_id: str | None,
-    pinned: str | None,
-    digest: str,
     explain: bool,
-) -> _Produced:
-    request = parse_request(kind, payload)
+) -> PreparedDecision:
+    request = parse_request(kind, body.payload)
     as_of: dt.date = request.as_of  # type: ignore[attr-defined]  # every input model has as_of
-    version, compiled = _deciding_version(uow, registry, caller, as_of, pinned)
+    version, compiled = _deciding_version(uow, registry, caller, as_of, body.pinned)
     decision = decide(compiled, kind, request)
-    output = decision.output()
+    return PreparedDecision(
+        kind=kind,
+        caller=caller,
+        request=request,
+        request_id=request_id,
+        digest=body.digest,
+        explain=explain,
+        version=version,
+        compiled=compiled,
+        decision=decision,
+        output=decision.output(),
+        input_json=body.text,
+        trace_json=canonical(decision.trace),
+    )
+
+
+def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> DecisionResponse:
+    """Write a prepared decision (its case, grade and log rows) in ``uow``; the response. No commit.
+
+    A ``request_id`` logged before (or by a concurrent request) makes the log insert raise
+    DuplicateRecord, as does a concurrent first hold of the same order: the caller rolls back and
+    retries (:func:`log_decision`), then seeing what the other request stored.
+    """
+    kind, request, decision, output, version = (
+        prepared.kind,
+        prepared.request,
+        prepared.decision,
+        prepared.output,
+        prepared.version,
+    )
     decision_id = str(uuid.uuid4())
     created_at = uow.now()
     outcome = _outcome(kind, output)
@@ -280,7 +383,9 @@ def _produce(
     # The case and grade rows refer to the log row, inserted after them: the foreign keys are
     # checked at commit, so the response (which holds the case) can be logged whole.
     if isinstance(request, OrderRequest) and isinstance(decision.result, OrderResult):
-        effect = apply_case_policy(uow, compiled, request, decision.result, decision_id=decision_id, caller=caller.name)
+        effect = apply_case_policy(
+            uow, prepared.compiled, request, decision.result, decision_id=decision_id, caller=prepared.caller.name
+        )
         outcome = effect.outcome
         reasons += [_plain(r) for r in effect.reasons]
         extra["case"] = effect.case
@@ -290,7 +395,7 @@ def _produce(
     response = {
         "decision_id": decision_id,
         "kind": kind,
-        "request_id": request_id,
+        "request_id": prepared.request_id,
         "created_at": iso(created_at),
         "policy": {"id": version.policy_id, "version": version.label, "sha256": version.sha256},
         "outcome": outcome,
@@ -299,34 +404,34 @@ def _produce(
         "decision": output,
     }
     output_json = dumps(response)
-    trace_json = canonical(decision.trace)
-    record = DecisionRecord(
-        decision_id=decision_id,
-        kind=kind,
-        request_id=request_id,
-        request_hash=digest,
-        customer_id=_customer_id(request),
-        outcome=outcome,
-        created_at=created_at,
-        caller=caller.name,
-        policy_id=version.policy_id,
-        policy_sha256=version.sha256,
-        policy_label=version.label,
-        input_json=canonical(body),
-        output_json=output_json,
-        trace_json=trace_json,
+    uow.decisions.add(
+        DecisionRecord(
+            decision_id=decision_id,
+            kind=kind,
+            request_id=prepared.request_id,
+            request_hash=prepared.digest,
+            customer_id=_customer_id(request),
+            outcome=outcome,
+            created_at=created_at,
+            caller=prepared.caller.name,
+            policy_id=version.policy_id,
+            policy_sha256=version.sha256,
+            policy_label=version.label,
+            input_json=prepared.input_json,
+            output_json=output_json,
+            trace_json=prepared.trace_json,
+        )
     )
-    reply = DecisionResponse(
+    return DecisionResponse(
         decision_id,
         kind,
         outcome,
         (version.policy_id, version.label, version.sha256),
         output_json,
-        trace_json if explain else None,
+        prepared.trace_json if prepared.explain else None,
         replayed=False,
         events=events,
     )
-    return _Produced(record, reply)
 
 
 def _deciding_version(
@@ -361,8 +466,34 @@ def _stored(
     return _from_record(stored, explain=explain, replayed=True)
 
 
-def _write(uow: AbstractUnitOfWork, produced: _Produced) -> None:
-    uow.decisions.add(produced.record)
+def log_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> DecisionResponse:
+    """Store a prepared decision in its own transaction and commit it; the response.
+
+    Insert first, look up on conflict: a new request_id (the usual case) costs no extra query,
+    and the unique key on request_id settles concurrent requests with one id.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            response = store_decision(uow, prepared)
+            uow.commit()
+            return response
+        except DuplicateRecord:
+            # Logged before or by a concurrent request, or a concurrent order opened the same case:
+            # the transaction is void after a unique-key failure. Answer from what is stored, or
+            # store again (now seeing the other request's case).
+            uow.rollback()
+            stored = _stored(uow, prepared.kind, prepared.request_id, prepared.digest, prepared.explain)
+            if stored is not None:
+                return stored
+            if attempt == _ATTEMPTS - 1:
+                raise
+        except (EngineError, ServiceError):
+            uow.rollback()
+            stored = _stored(uow, prepared.kind, prepared.request_id, prepared.digest, prepared.explain)
+            if stored is not None:
+                return stored
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def decide_and_log(
@@ -376,36 +507,10 @@ def decide_and_log(
     explain: bool = False,
 ) -> DecisionResponse:
     """Decide one request and log it in the same transaction (``request_id`` may also come in the body)."""
-    payload, body_request_id, pinned = _envelope(body)
-    request_id = body_request_id or request_id
-    digest = request_hash(body)
-    # Insert first, look up on conflict: a new request_id (the usual case) costs no extra query,
-    # and the unique key on request_id settles concurrent requests with one id.
-    for attempt in range(_ATTEMPTS):
-        try:
-            produced = _produce(uow, registry, caller, kind, body, payload, request_id, pinned, digest, explain)
-            _write(uow, produced)
-            uow.commit()
-            return produced.response
-        except DuplicateRecord:
-            # Logged before or by a concurrent request, or a concurrent order opened the same case:
-            # the transaction is void after a unique-key failure. Answer from what is stored, or
-            # decide again (now seeing the other request's case).
-            uow.rollback()
-            stored = _stored(uow, kind, request_id, digest, explain)
-            if stored is not None:
-                return stored
-            if attempt == _ATTEMPTS - 1:
-                raise
-        except (EngineError, ServiceError):
-            # Refused now (its version was retired since, say) but answered before: an idempotent
-            # request gets its original answer whatever changed.
-            uow.rollback()
-            stored = _stored(uow, kind, request_id, digest, explain)
-            if stored is not None:
-                return stored
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    prepared = prepare_decision(uow, registry, caller, kind, body, request_id=request_id, explain=explain)
+    if isinstance(prepared, DecisionResponse):
+        return prepared
+    return log_decision(uow, prepared)
 
 
 # --- batches --------------------------------------------------------------------------------------
@@ -478,15 +583,13 @@ def _batch_item(
     explain: bool,
 ) -> BatchItemResult:
     try:
-        payload, own_id, pinned = _envelope(body)
-        item_id = own_id or (f"{batch_request_id}/{index}" if batch_request_id else None)
-        digest = request_hash(body)
-        replayed = _stored(uow, "order", item_id, digest, explain)
+        read = _read_body(body)
+        item_id = read.request_id or (f"{batch_request_id}/{index}" if batch_request_id else None)
+        replayed = _stored(uow, "order", item_id, read.digest, explain)
         if replayed is not None:
             return BatchItemResult(index, response=replayed)
-        produced = _produce(uow, registry, caller, "order", body, payload, item_id, pinned, digest, explain)
-        _write(uow, produced)
-        return BatchItemResult(index, response=produced.response)
+        prepared = _evaluate(uow, registry, caller, "order", read, item_id, explain)
+        return BatchItemResult(index, response=store_decision(uow, prepared))
     except DuplicateRecord:
         raise
     except (EngineError, ServiceError) as error:
@@ -648,7 +751,7 @@ def replay(
     record = uow.decisions.get(decision_id)
     if record is None:
         raise DecisionNotFound(f"no logged decision has id {decision_id!r}")
-    payload, _, _ = _envelope(json.loads(record.input_json))
+    payload = _read_body(json.loads(record.input_json)).payload
     own = get_version(uow, record.policy_sha256)
     version = own if against is None else get_version(uow, against, record.policy_id)
     old = json.loads(record.output_json)["decision"]

@@ -34,6 +34,7 @@ from api.db import UnitOfWork, create_db_engine, upgrade_database
 from api.db.engine import READ_ONLY_OPTION
 from api.db.unit_of_work import Clock, utc_now
 from api.errors import Conflict, ServiceError
+from api.group_commit import GroupCommitter
 from api.http.deps import KeyCache
 from api.http.metrics import Metrics
 from api.http.problems import BodyLimit, install_problem_handlers
@@ -266,6 +267,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             )
             retrier.start()
         yield
+        app.state.group_commit.close()  # uvicorn has answered every request by now
         stop.set()
         if retrier is not None:
             retrier.join(timeout=15)
@@ -283,8 +285,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.state.registry = registry
     app.state.key_cache = KeyCache()
     app.state.metrics = Metrics()
+    # Units of work of the requests; a test may swap new_uow for a failing one (the group
+    # committer calls it through app.state, so it sees the swap).
+    app.state.new_uow = lambda: UnitOfWork(engine, clock=clock)
+    app.state.new_read_uow = lambda: UnitOfWork(engine, read_only=True, clock=clock)
+    app.state.group_commit = GroupCommitter(lambda: app.state.new_uow())
+    app.state.webhook_sender = webhooks_service.HttpxSender()
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.include_router(decisions.decision_router)
     for module in (decisions, version_routes, cases, customers, webhooks, health):
         app.include_router(module.router)
     app.openapi = _openapi(app)  # type: ignore[method-assign]

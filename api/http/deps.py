@@ -24,6 +24,7 @@ from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 
 from api.db.unit_of_work import Clock, UnitOfWork
@@ -36,6 +37,7 @@ from api.settings import Settings
 __all__ = [
     "PRINTABLE",
     "CallerDep",
+    "KEY_SECURITY",
     "KeyCache",
     "ClockDep",
     "DecisionThreadsDep",
@@ -48,6 +50,7 @@ __all__ = [
     "UowFactory",
     "UowFactoryDep",
     "get_caller",
+    "get_decider",
     "get_db_engine",
     "get_read_uow",
     "get_settings",
@@ -121,10 +124,12 @@ ReadUowDep = Annotated[UnitOfWork, Depends(get_read_uow)]
 UowFactory = Callable[[], UnitOfWork]
 
 
-async def get_uow_factory(engine: EngineDep, clock: ClockDep) -> UowFactory:
-    """Opens read-write units of work; for hot routes that run all their work in one worker thread
-    (a synchronous generator dependency costs two extra hops to the thread pool per request)."""
-    return lambda: UnitOfWork(engine, clock=clock)
+async def get_uow_factory(request: Request) -> UowFactory:
+    """Opens read-write units of work (``app.state.new_uow``; a test may swap it for a failing one);
+    for routes that run all their work in one worker thread (a synchronous generator dependency
+    costs two extra hops to the thread pool per request)."""
+    factory: UowFactory = request.app.state.new_uow
+    return factory
 
 
 UowFactoryDep = Annotated[UowFactory, Depends(get_uow_factory)]
@@ -179,7 +184,18 @@ async def get_caller(
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Caller:
     """The caller a presented API key belongs to; 401 ``not_authenticated`` without a valid key."""
-    presented = bearer.credentials if bearer is not None else api_key
+    return await _authenticate(engine, cache, bearer.credentials if bearer is not None else api_key)
+
+
+def _presented_key(request: Request) -> str | None:
+    """The key a request presents, read as the ``_bearer`` and ``_api_key`` schemes read it."""
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme and credentials and scheme.lower() == "bearer":
+        return credentials
+    return request.headers.get("X-API-Key")
+
+
+async def _authenticate(engine: Engine, cache: KeyCache, presented: str | None) -> Caller:
     if not presented:
         raise NotAuthenticated("an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`")
     caller = cache.get(presented)
@@ -199,6 +215,32 @@ async def get_caller(
     return caller
 
 
+def _permitted(caller: Caller, permission: str) -> Caller:
+    if not caller.can(permission):
+        roles = sorted(roles_with(permission))
+        raise MissingPermission(
+            f"{caller.name} has role {caller.role}; {permission} needs role {' or '.join(roles) or 'none'}",
+            permission=permission,
+            roles=roles,
+        )
+    return caller
+
+
+async def get_decider(request: Request) -> Caller:
+    """The caller of a decision route, if its role may ``decide``: one dependency doing what
+    ``require("decide")`` does through five. FastAPI resolves dependencies at ~40 µs each, which
+    on the hottest route cost more than the decision (bench/http.py); the security schemes
+    are declared on those routes' OpenAPI operations instead (:data:`KEY_SECURITY`)."""
+    state = request.app.state
+    caller = await _authenticate(state.db_engine, state.key_cache, _presented_key(request))
+    return _permitted(caller, "decide")
+
+
+get_decider.permission = "decide"  # type: ignore[attr-defined]  # read by the role-matrix test
+# The OpenAPI security of a route authenticated by get_decider (as FastAPI writes it for the schemes).
+KEY_SECURITY: list[dict[str, list[str]]] = [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
@@ -206,14 +248,7 @@ def require(permission: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency yielding the caller if its role holds ``permission``, else 403 ``forbidden``."""
 
     async def dependency(caller: CallerDep) -> Caller:
-        if not caller.can(permission):
-            roles = sorted(roles_with(permission))
-            raise MissingPermission(
-                f"{caller.name} has role {caller.role}; {permission} needs role {' or '.join(roles) or 'none'}",
-                permission=permission,
-                roles=roles,
-            )
-        return caller
+        return _permitted(caller, permission)
 
     dependency.__name__ = f"require_{permission}"
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the role-matrix test

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Mapping
 
 __all__ = ["LATENCY_BUCKETS", "Metrics"]
 
@@ -32,6 +33,14 @@ def _labels(**labels: str) -> str:
 
 def _number(value: float) -> str:
     return repr(float(value)) if value != int(value) else str(int(value))
+
+
+_GROUP_COMMIT_HELP = {
+    "groups": "Transactions that stored the decisions of two or more requests together.",
+    "grouped_steps": "Decisions stored in those shared transactions.",
+    "lone_steps": "Decisions stored in a transaction of their own (alone, or after their group failed).",
+    "failed_groups": "Shared transactions rolled back and redone decision by decision.",
+}
 
 
 class _Histogram:
@@ -66,8 +75,8 @@ class Metrics:
         with self._lock:
             self._refused[(kind, code)] += 1
 
-    def render(self) -> str:
-        """The exposition text (format 0.0.4)."""
+    def render(self, group_commit: Mapping[str, int] | None = None) -> str:
+        """The exposition text (format 0.0.4); ``group_commit``: the group committer's counters."""
         with self._lock:
             lines = [
                 "# HELP creditpolicy_decisions_total Decisions returned, by kind and outcome.",
@@ -101,6 +110,9 @@ class Metrics:
             for policy_id, version, sha256 in sorted(self._policies):
                 info = _labels(policy_id=policy_id, version=version, sha256=sha256)
                 lines.append(f"creditpolicy_policy_info{info} 1")
+        for name, value in sorted((group_commit or {}).items()):
+            metric = f"creditpolicy_group_commit_{name}_total"
+            lines += [f"# HELP {metric} {_GROUP_COMMIT_HELP[name]}", f"# TYPE {metric} counter", f"{metric} {value}"]
         return "\n".join(lines) + "\n"
 
     def policy_in_use(self, policy: tuple[str, str, str]) -> None:

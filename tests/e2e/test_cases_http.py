@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from api.http.routes.webhooks import get_webhook_sender
 from api.webhooks import verify_signature
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
@@ -31,9 +30,9 @@ class FakeSender:
 @pytest.fixture
 def sender(service: Service) -> Iterator[FakeSender]:
     fake = FakeSender()
-    service.app.dependency_overrides[get_webhook_sender] = lambda: fake
+    real, service.app.state.webhook_sender = service.app.state.webhook_sender, fake
     yield fake
-    service.app.dependency_overrides.pop(get_webhook_sender, None)
+    service.app.state.webhook_sender = real
 
 
 def order(customer: str, reference: str, amount: str, order_id: str | None = None) -> dict[str, Any]:

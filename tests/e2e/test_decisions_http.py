@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from api.db.unit_of_work import UnitOfWork
-from api.http.deps import get_uow_factory
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
 
@@ -192,7 +191,7 @@ def test_no_response_without_its_log_row_and_no_row_without_response(service: Se
     customer, request_id = unique("C"), unique()
     engine = service.app.state.db_engine
 
-    service.app.dependency_overrides[get_uow_factory] = lambda: lambda: FailingCommit(engine)
+    real, service.app.state.new_uow = service.app.state.new_uow, lambda: FailingCommit(engine)
     try:
         for kind in ("order", "assess"):
             response = service.post(f"/v1/decisions/{kind}", body(kind, customer, request_id=f"{request_id}-{kind}"))
@@ -200,7 +199,7 @@ def test_no_response_without_its_log_row_and_no_row_without_response(service: Se
             assert response.json()["code"] == "database_unavailable"
             assert "decision_id" not in response.json()
     finally:
-        service.app.dependency_overrides.clear()
+        service.app.state.new_uow = real
     assert service.count("decisions", "customer_id = :c", c=customer) == 0
     assert service.count("grade_history", "customer_id = :c", c=customer) == 0
     retried = service.post("/v1/decisions/order", body("order", customer, request_id=f"{request_id}-order"))
@@ -230,11 +229,11 @@ def test_a_concurrent_request_with_the_same_id_gets_the_stored_response(service:
     winner = service.post("/v1/decisions/order", body("order", customer, request_id=request_id))
     engine = service.app.state.db_engine
 
-    service.app.dependency_overrides[get_uow_factory] = lambda: lambda: LateToTheRace(engine)
+    real, service.app.state.new_uow = service.app.state.new_uow, lambda: LateToTheRace(engine)
     try:
         loser = service.post("/v1/decisions/order", body("order", customer, request_id=request_id))
     finally:
-        service.app.dependency_overrides.clear()
+        service.app.state.new_uow = real
     assert loser.status_code == 200 and loser.headers["Idempotent-Replay"] == "true"
     assert loser.content == winner.content
     assert service.count("decisions", "customer_id = :c", c=customer) == 1

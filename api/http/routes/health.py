@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -60,6 +60,8 @@ def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(metrics: MetricsDep) -> Response:
-    """Prometheus metrics (text format 0.0.4): decisions by kind and outcome, latency, policy versions in use."""
-    return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+def metrics(metrics: MetricsDep, request: Request) -> Response:
+    """Prometheus metrics (text format 0.0.4): decisions by kind and outcome, latency, policy versions
+    in use, and how the decision log was committed (groups of concurrent decisions or one by one)."""
+    text = metrics.render(request.app.state.group_commit.counters())
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

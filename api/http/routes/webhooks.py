@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from fastapi.openapi.models import Example
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,15 +32,10 @@ WebhookId = Annotated[
 ]
 
 
-_SENDER = webhooks.HttpxSender()
-
-
-async def get_webhook_sender() -> webhooks.WebhookSender:
-    """The sender deliveries go through; tests override this dependency with a fake (no network).
-
-    Async and shared: a sync dependency would cost every order decision a hop to a thread.
-    """
-    return _SENDER
+async def get_webhook_sender(request: Request) -> webhooks.WebhookSender:
+    """The sender deliveries go through: ``app.state.webhook_sender`` (tests put a fake there, no network)."""
+    sender: webhooks.WebhookSender = request.app.state.webhook_sender
+    return sender
 
 
 SenderDep = Annotated[webhooks.WebhookSender, Depends(get_webhook_sender)]
