@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,3 +202,26 @@ def test_a_reason_with_control_characters_is_refused(service: Service, sender: F
     _, _, case_id = held_case(service)
     refused = service.post(f"/v1/cases/{case_id}/reject", {"reason": "no\u0000"}, who="approve")
     assert refused.status_code == 422 and refused.json()["code"] == "invalid_reason"
+
+
+def test_concurrent_holds_of_one_order_open_one_case(service: Service, sender: FakeSender) -> None:
+    """Sixteen re-submissions of one held order at once (the group committer stores concurrent
+    decisions together): one opens the case, every other is held by it, and every one is logged."""
+    customer, reference = unique("C"), unique("PO")
+    answers: list[dict[str, Any]] = []
+    start = threading.Barrier(16)
+
+    def submit() -> None:
+        start.wait(10)
+        answers.append(decide(service, order(customer, reference, "120000.00")))
+
+    workers = [threading.Thread(target=submit) for _ in range(16)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    effects = sorted(a["case"]["effect"] for a in answers)
+    assert effects == ["held_by_open_case"] * 15 + ["opened"]
+    assert len({a["case"]["case_id"] for a in answers}) == 1 and {a["outcome"] for a in answers} == {"hold"}
+    assert service.count("credit_cases", "customer_id = :c", c=customer) == 1
+    assert service.count("decisions", "customer_id = :c", c=customer) == 16
