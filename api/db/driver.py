@@ -20,7 +20,8 @@ processing (existence checks, counts) read through here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table
@@ -76,20 +77,42 @@ class DriverStatement:
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run in ``connection``'s transaction (begun if it is not); the rows (driver values), if any."""
-        if not connection.in_transaction():
-            connection.begin()  # through SQLAlchemy: its begin events (BEGIN IMMEDIATE on SQLite) apply
         compiled = self._for(connection.dialect)
-        try:
-            parameters = compiled.parameters(values)
-        except Exception as error:  # a value the column type refuses: as the Core path reports it
-            raise StatementError(str(error), compiled.sql, dict(values), error) from error
-        cursor = connection.connection.cursor()
-        try:
+        parameters = _processed(compiled, values)
+        with _cursor(connection, compiled.sql, parameters) as cursor:
             cursor.execute(compiled.sql, parameters)
             return list(cursor.fetchall()) if cursor.description is not None else []
-        except connection.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(
-                compiled.sql, parameters, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-            ) from error
-        finally:
-            cursor.close()
+
+    def bind(self, connection: Connection, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        """``values`` as the driver takes them, for :meth:`execute_many`; a value the columns refuse
+        raises here (StatementError), as an insert would."""
+        return _processed(self._for(connection.dialect), values)
+
+    def execute_many(self, connection: Connection, bound: Sequence[Sequence[Any] | dict[str, Any]]) -> None:
+        """Run once per row of :meth:`bind` values in one driver call (``executemany``), in
+        ``connection``'s transaction."""
+        compiled = self._for(connection.dialect)
+        with _cursor(connection, compiled.sql, bound) as cursor:
+            cursor.executemany(compiled.sql, bound)
+
+
+def _processed(compiled: _Compiled, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    try:
+        return compiled.parameters(values)
+    except Exception as error:  # a value the column type refuses: as the Core path reports it
+        raise StatementError(str(error), compiled.sql, dict(values), error) from error
+
+
+@contextmanager
+def _cursor(connection: Connection, sql: str, parameters: Any) -> Iterator[Any]:
+    """A driver cursor in ``connection``'s transaction, its errors wrapped as SQLAlchemy's."""
+    if not connection.in_transaction():
+        connection.begin()  # through SQLAlchemy: its begin events (BEGIN IMMEDIATE on SQLite) apply
+    cursor = connection.connection.cursor()
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield cursor
+    except dbapi_error as error:
+        raise DBAPIError.instance(sql, parameters, error, dbapi_error, dialect=connection.dialect) from error
+    finally:
+        cursor.close()

@@ -1,7 +1,9 @@
 """The repositories a unit of work exposes, as protocols; SQL (api.db.sql) and memory (api.db.memory) implement them.
 
-Inserts that would break a unique key raise :class:`api.errors.DuplicateRecord`; after that the
-unit of work must be rolled back before it is used again (PostgreSQL aborts the transaction).
+Inserts that would break a unique key raise :class:`api.errors.DuplicateRecord` — the insert, or
+for the decision log, which writes its rows together, the next read of the log or the commit;
+after that the unit of work must be rolled back before it is used again (PostgreSQL aborts the
+transaction).
 """
 
 from __future__ import annotations

@@ -103,6 +103,7 @@ class UnitOfWork(AbstractUnitOfWork):
         self._engine = engine
         self._read_only = read_only
         self._connection: Connection | None = None
+        self._log: SqlDecisionRepository | None = None
         self._open = False
 
     def __enter__(self) -> Self:
@@ -116,6 +117,8 @@ class UnitOfWork(AbstractUnitOfWork):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         repository = factory(self._connect())
         setattr(self, name, repository)
+        if isinstance(repository, SqlDecisionRepository):
+            self._log = repository  # flushed at commit even if a test wraps the attribute
         return repository
 
     def _connect(self) -> Connection:
@@ -132,6 +135,9 @@ class UnitOfWork(AbstractUnitOfWork):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._open = False
+        if self._log is not None:
+            self._log.discard()
+            self._log = None
         for name in _SQL_REPOSITORIES:
             self.__dict__.pop(name, None)
         if self._connection is not None:
@@ -140,8 +146,12 @@ class UnitOfWork(AbstractUnitOfWork):
 
     def commit(self) -> None:
         if self._connection is not None:
+            if self._log is not None:
+                self._log.flush()  # the log's rows are written together, just before the commit
             self._connection.commit()
 
     def rollback(self) -> None:
+        if self._log is not None:
+            self._log.discard()
         if self._connection is not None:
             self._connection.rollback()

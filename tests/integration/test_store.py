@@ -129,13 +129,41 @@ def test_a_request_id_is_stored_once(make_uow: UowFactory) -> None:
     with make_uow() as uow:
         uow.decisions.add(decision(1, request_id="r-1"))
         uow.commit()
-        with pytest.raises(DuplicateRecord):
+        with pytest.raises(DuplicateRecord):  # the log writes its rows together: here, at commit
             uow.decisions.add(decision(2, request_id="r-1"))
+            uow.commit()
         uow.rollback()
         assert uow.decisions.get_by_request_id("r-1") == uow.decisions.get(str(uuid.UUID(int=1)))
         uow.decisions.add(decision(3))  # requests without an id never clash
         uow.decisions.add(decision(4))
         uow.commit()
+
+
+def test_the_log_reads_its_own_writes_and_a_rollback_forgets_them(make_uow: UowFactory) -> None:
+    with make_uow() as uow:
+        uow.decisions.add(decision(1, request_id="r-1"))
+        uow.decisions.add(decision(2))
+        assert uow.decisions.get_by_request_id("r-1") == decision(1, request_id="r-1")  # not committed yet
+        assert len(uow.decisions.query(DecisionQuery())) == 2
+        uow.decisions.add(decision(3))
+        uow.rollback()  # 1 and 2 were written (uncommitted), 3 only added: all gone
+        uow.decisions.add(decision(4))
+        uow.commit()
+    with make_uow() as uow:
+        assert [d.decision_id for d in uow.decisions.query(DecisionQuery())] == [str(uuid.UUID(int=4))]
+
+
+def test_a_clash_in_rows_written_together_writes_none_of_them(make_uow: UowFactory) -> None:
+    with make_uow() as uow:
+        uow.decisions.add(decision(1, request_id="r-1"))
+        uow.commit()
+        for n, request_id in ((2, "r-2"), (3, "r-1"), (4, "r-4")):
+            uow.decisions.add(decision(n, request_id=request_id))
+        with pytest.raises(DuplicateRecord):
+            uow.commit()
+        uow.rollback()
+    with make_uow() as uow:
+        assert [d.decision_id for d in uow.decisions.query(DecisionQuery())] == [str(uuid.UUID(int=1))]
 
 
 def test_decision_log_filters_and_pages(make_uow: UowFactory) -> None:
