@@ -143,27 +143,33 @@ class GroupCommitter:
             return
         self.groups += 1
         self.grouped_steps += len(group)
-        for step, result in zip(group, results, strict=True):
-            _settle(step, result, None)
+        _settle_all([(step, result, None) for step, result in zip(group, results, strict=True)])
 
     def _alone(self, step: _Step[Any]) -> None:
         self.lone_steps += 1
         try:
             result = step.alone()
         except Exception as error:  # noqa: BLE001 - handed to the caller, raised there
-            _settle(step, None, error)
+            _settle_all([(step, None, error)])
             return
-        _settle(step, result, None)
+        _settle_all([(step, result, None)])
 
 
-def _settle(step: _Step[Any], result: Any, error: BaseException | None) -> None:
-    def settle() -> None:
+def _settle_all(settled: list[tuple[_Step[Any], Any, BaseException | None]]) -> None:
+    """Hand results to their callers: one wake-up of each event loop for the whole group."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Step[Any], Any, BaseException | None]]] = {}
+    for entry in settled:
+        by_loop.setdefault(entry[0].loop, []).append(entry)
+    for loop, entries in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one is waiting
+            loop.call_soon_threadsafe(_settle, entries)
+
+
+def _settle(entries: list[tuple[_Step[Any], Any, BaseException | None]]) -> None:
+    for step, result, error in entries:
         if step.future.done():  # the caller was cancelled: the step is stored, its result dropped
-            return
+            continue
         if error is not None:
             step.future.set_exception(error)
         else:
             step.future.set_result(result)
-
-    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one is waiting
-        step.loop.call_soon_threadsafe(settle)
