@@ -120,7 +120,7 @@ def decide(compiled: CompiledPolicy, kind: str, payload: Mapping[str, Any] | Bas
         raise InputError(
             f"a value is out of range ({type(exc).__name__})", field="/", code="value_out_of_range"
         ) from None
-    trace.set_later("input", lambda: request.model_dump(mode="json"))
+    trace.set_later("input", lambda: request.model_dump(mode="json"), ready=True)
     return Decision(kind, result, trace)  # type: ignore[arg-type]
 
 

@@ -55,7 +55,7 @@ class Trace:
             "rules_fired": [],
         }
         self._ready: dict[str, Any] = {}
-        self._later: dict[str, Callable[[], Any]] = {}
+        self._later: dict[str, tuple[Callable[[], Any], bool]] = {}
 
     def fired(self, table: str, rule_ids: tuple[str, ...] | list[str]) -> None:
         """Record rules that fired, with the line of the policy file that declared each."""
@@ -74,13 +74,14 @@ class Trace:
         """Record data that is already JSON-ready (e.g. a pydantic dump), without walking it again."""
         self._ready[key] = value
 
-    def set_later(self, key: str, render: Callable[[], Any]) -> None:
-        """Record a step rendered only if the trace is read (building it costs more than deciding)."""
-        self._later[key] = render
+    def set_later(self, key: str, render: Callable[[], Any], *, ready: bool = False) -> None:
+        """Record a step rendered only if the trace is read (building it costs more than deciding);
+        ``ready``: what ``render`` returns is JSON-ready already (a pydantic JSON dump), not walked again."""
+        self._later[key] = (render, ready)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = plain(self._data)
         out.update(self._ready)
-        for key, render in self._later.items():
-            out[key] = plain(render())
+        for key, (render, ready) in self._later.items():
+            out[key] = render() if ready else plain(render())
         return out
