@@ -8,9 +8,11 @@ Run by hand::
 Two servers run side by side on 127.0.0.1, each in its own uvicorn process:
 
 * **service** — the real app (``create_app``): authenticates the key, resolves the policy version,
-  decides on durable-rules, writes the decision log row and commits before answering;
-* **bare** — a FastAPI app whose endpoint parses the same body into the same pydantic model
-  (``OrderRequest``) and returns a constant: the floor of FastAPI + uvicorn + JSON.
+  decides on durable-rules, writes the decision log row (through the group committer) and answers
+  once its transaction committed;
+* **bare** — a FastAPI app whose ``async`` endpoint (like the service's decision routes: no hop to
+  a thread) parses the same body into the same pydantic model (``OrderRequest``) and returns a
+  constant: the floor of FastAPI + uvicorn + JSON.
 
 Both are driven in the same run, in alternating rounds, by 32 concurrent keep-alive connections,
 a bounded number of requests each (every one with its own ``request_id``); the script prints
