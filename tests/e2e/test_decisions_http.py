@@ -364,3 +364,32 @@ def test_openapi_documents_every_body_with_examples(service: Service) -> None:
         schema["components"]["schemas"]["OrderDecisionRequest"]["properties"]
     )
     assert json.dumps(schema)  # serialisable, no dangling objects
+
+
+def test_the_direct_path_and_fastapis_path_answer_alike(service: Service) -> None:
+    """DecisionRoute decides the usual request itself and hands anything else to FastAPI's handler:
+    both paths authenticate, decide and refuse alike."""
+    customer = unique("C")
+    direct = service.post("/v1/decisions/order?explain=true", body("order", customer))
+    # `explain=1` and a charset FastAPI accepts are not on the direct path: FastAPI parses them.
+    general = service.post(
+        "/v1/decisions/order?explain=1",
+        body("order", customer),
+        headers={"Content-Type": "application/json;charset=UTF-8"},
+    )
+    assert direct.status_code == general.status_code == 200
+    one, other = direct.json(), general.json()
+    assert one["trace"] == other["trace"] and one["decision"] == other["decision"]
+    assert service.count("decisions", "customer_id = :c", c=customer) == 2
+    # Refusals: a malformed body and a body that is not an object reach FastAPI's words.
+    json_type = {"Content-Type": "application/json"}
+    malformed = service.post("/v1/decisions/order", headers=json_type, content=b'{"customer": ')
+    assert (malformed.status_code, malformed.json()["code"]) == (400, "malformed_json")
+    assert "at character 13" in malformed.json()["detail"]
+    not_an_object = service.post("/v1/decisions/order", headers=json_type, content=b"[1, 2]")
+    assert (not_an_object.status_code, not_an_object.json()["code"]) == (422, "invalid_request")
+    assert not_an_object.headers["content-type"] == "application/problem+json"
+    for path in ("/v1/decisions/order", "/v1/decisions/order?explain=1"):
+        assert service.post(path, body("order", customer), who=None).status_code == 401
+        assert service.post(path, body("order", customer), who="audit").json()["code"] == "forbidden"
+    assert service.post("/v1/decisions/order?explain=maybe", body("order", customer)).status_code == 422
