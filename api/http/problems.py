@@ -300,10 +300,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            detail = f"the body has {int(length)} bytes; at most {self.limit} are accepted"
-            await problem_response("body_too_large", detail, status=413)(scope, receive, send)
+        length = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
+        if length.isdigit():
+            if int(length) > self.limit:
+                detail = f"the body has {int(length)} bytes; at most {self.limit} are accepted"
+                await problem_response("body_too_large", detail, status=413)(scope, receive, send)
+                return
+            # The HTTP server delivers no more than a declared length: nothing left to count.
+            await self.app(scope, receive, send)
             return
         received = 0
 
