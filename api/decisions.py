@@ -1,5 +1,11 @@
 """Decisions as a service: decide and log in one transaction, idempotent replays, the log, reproduction.
 
+A decision is made in two steps: :func:`prepare_decision` evaluates it (pure; it only reads which
+version decides) and :func:`store_decision` writes its case, grade and log rows in a unit of work
+without committing — the HTTP layer hands that step to the group committer
+(:mod:`api.group_commit`), which stores concurrent decisions in one transaction, or, alone,
+:func:`log_decision` stores and commits it with the retries below.
+
 A decision request is the engine's input model plus two optional top-level fields:
 ``request_id`` (idempotency) and ``policy_version`` (pin a version instead of deciding by
 ``as_of``). The response::
@@ -71,7 +77,6 @@ __all__ = [
     "ReplayResponse",
     "RequestIdReused",
     "PreparedDecision",
-    "decide_and_log",
     "log_decision",
     "prepare_decision",
     "store_decision",
@@ -494,23 +499,6 @@ def log_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decisio
                 return stored
             raise
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def decide_and_log(
-    uow: AbstractUnitOfWork,
-    registry: PolicyRegistry,
-    caller: Caller,
-    kind: str,
-    body: Any,
-    *,
-    request_id: str | None = None,
-    explain: bool = False,
-) -> DecisionResponse:
-    """Decide one request and log it in the same transaction (``request_id`` may also come in the body)."""
-    prepared = prepare_decision(uow, registry, caller, kind, body, request_id=request_id, explain=explain)
-    if isinstance(prepared, DecisionResponse):
-        return prepared
-    return log_decision(uow, prepared)
 
 
 # --- batches --------------------------------------------------------------------------------------
