@@ -283,7 +283,7 @@ def deliver_pending(
 def deliver_after_commit(uow_factory: UowFactory, sender: WebhookSender | None = None) -> None:
     """Deliver what is due, never raising: schedule it as a background task after a case-changing request.
 
-    ``background_tasks.add_task(deliver_after_commit, lambda: UnitOfWork(engine))`` — FastAPI runs
+    ``background_tasks.add_task(deliver_after_commit, new_uow)`` — FastAPI runs
     it after the response is sent, so after the request's transaction committed its outbox rows.
     """
     try:

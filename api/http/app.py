@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         if settings.webhook_retry_seconds > 0:
             retrier = threading.Thread(
                 target=webhooks_service.deliver_forever,
-                args=(lambda: UnitOfWork(engine, clock=clock), stop),
+                args=(lambda: app.state.new_uow(), stop),
                 kwargs={"interval": settings.webhook_retry_seconds},
                 name="webhook-retries",
                 daemon=True,

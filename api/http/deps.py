@@ -107,15 +107,16 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 DecisionThreadsDep = Annotated[CapacityLimiter, Depends(get_decision_threads)]
 
 
-def get_uow(engine: EngineDep, clock: ClockDep) -> Iterator[UnitOfWork]:
-    """A read-write unit of work for the request; services commit, anything uncommitted rolls back."""
-    with UnitOfWork(engine, clock=clock) as uow:
+def get_uow(request: Request) -> Iterator[UnitOfWork]:
+    """A read-write unit of work for the request (``app.state.new_uow``); services commit,
+    anything uncommitted rolls back."""
+    with request.app.state.new_uow() as uow:
         yield uow
 
 
-def get_read_uow(engine: EngineDep, clock: ClockDep) -> Iterator[UnitOfWork]:
-    """A read-only unit of work (on SQLite it does not take the write lock)."""
-    with UnitOfWork(engine, read_only=True, clock=clock) as uow:
+def get_read_uow(request: Request) -> Iterator[UnitOfWork]:
+    """A read-only unit of work (``app.state.new_read_uow``; on SQLite it does not take the write lock)."""
+    with request.app.state.new_read_uow() as uow:
         yield uow
 
 

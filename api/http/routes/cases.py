@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import cases, webhooks
 from api.db.records import CreditCaseRecord
-from api.db.unit_of_work import UnitOfWork
-from api.http.deps import ClockDep, EngineDep, ReadUowDep, RegistryDep, UowDep, require
+from api.http.deps import ReadUowDep, RegistryDep, UowDep, UowFactoryDep, require
 from api.http.problems import Problem
 from api.http.routes.webhooks import SenderDep
 from api.keys import Caller
@@ -115,8 +114,7 @@ def release_case(
     body: Annotated[ResolveRequest, Body(openapi_examples=RELEASE_EXAMPLES)],
     uow: UowDep,
     registry: RegistryDep,
-    engine: EngineDep,
-    clock: ClockDep,
+    new_uow: UowFactoryDep,
     sender: SenderDep,
     background: BackgroundTasks,
     caller: CaseResolver,
@@ -129,7 +127,7 @@ def release_case(
     reject (a blacklisting, say) is never overridden. `case.released` goes to the webhooks.
     """
     record = cases.release_case(uow, case_id, caller.name, body.reason or "", compile_version=registry.compiled)
-    background.add_task(webhooks.deliver_after_commit, lambda: UnitOfWork(engine, clock=clock), sender)
+    background.add_task(webhooks.deliver_after_commit, new_uow, sender)
     return _case(record)
 
 
@@ -138,8 +136,7 @@ def reject_case(
     case_id: CaseId,
     body: Annotated[ResolveRequest, Body(openapi_examples=REJECT_EXAMPLES)],
     uow: UowDep,
-    engine: EngineDep,
-    clock: ClockDep,
+    new_uow: UowFactoryDep,
     sender: SenderDep,
     background: BackgroundTasks,
     caller: CaseResolver,
@@ -150,5 +147,5 @@ def reject_case(
     wants to try again. `case.rejected` goes to the webhooks.
     """
     record = cases.reject_case(uow, case_id, caller.name, body.reason or "")
-    background.add_task(webhooks.deliver_after_commit, lambda: UnitOfWork(engine, clock=clock), sender)
+    background.add_task(webhooks.deliver_after_commit, new_uow, sender)
     return _case(record)
