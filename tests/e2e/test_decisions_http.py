@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from api.db.unit_of_work import UnitOfWork
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
+from tests.integration.conftest import FailingCommit
 
 KINDS = ("assess", "order", "settlement", "collection")
 HEADLINE = {"assess": "AAA", "order": "approve", "settlement": "paid_with_penalty_due", "collection": "visit"}
@@ -177,13 +177,6 @@ def test_same_request_id_other_body_is_409(service: Service) -> None:
     elsewhere = service.post("/v1/decisions/settlement", body("settlement", request_id=request_id))
     assert (elsewhere.status_code, elsewhere.json()["code"]) == (409, "request_id_reused")
     assert service.count("decisions", "customer_id = :c", c=customer) == 1
-
-
-class FailingCommit(UnitOfWork):
-    """A unit of work whose commit fails after the log row was written: the database went away."""
-
-    def commit(self) -> None:
-        raise OperationalError("COMMIT", {}, Exception("injected: connection lost at commit"))
 
 
 def test_no_response_without_its_log_row_and_no_row_without_response(service: Service) -> None:

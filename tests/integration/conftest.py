@@ -86,6 +86,13 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+class FailingCommit(UnitOfWork):
+    """A unit of work whose commit fails after its rows were written: the database went away."""
+
+    def commit(self) -> None:
+        raise OperationalError("COMMIT", {}, Exception("injected: connection lost at commit"))
+
+
 class TickingClock:
     """A clock that advances one second per reading, so events get distinct, ordered times."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from api.db.unit_of_work import AbstractUnitOfWork, UnitOfWork
 from api.errors import DuplicateRecord
 from api.group_commit import GroupCommitter
+from tests.integration.conftest import FailingCommit
 from tests.integration.test_store import decision
 
 
@@ -152,11 +153,6 @@ def test_a_failing_step_gets_its_error_and_the_others_are_stored(engine: Engine)
     # The group ran, failed at its commit (the log writes its rows there), and every step ran again alone.
     assert steps.ran == [("group", 1), ("group", 4), ("alone", 1), ("alone", 4)]
     assert committer.counters()["failed_groups"] == 1
-
-
-class FailingCommit(UnitOfWork):
-    def commit(self) -> None:
-        raise OperationalError("COMMIT", {}, Exception("injected: connection lost at commit"))
 
 
 def test_a_failed_commit_releases_nothing_from_the_group(engine: Engine) -> None:
