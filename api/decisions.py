@@ -63,8 +63,8 @@ from api.keys import Caller
 from api.registry import PolicyRegistry, VersionNotApproved
 from api.versions import get_version
 from engine.decide import Decision, decide, json_pointer, parse_request
-from engine.decide import InvalidRequest as InvalidBody
 from engine.errors import EngineError
+from engine.errors import InputInvalid as InvalidBody
 from engine.ir import CompiledPolicy
 from engine.models import AssessRequest, AssessResult, OrderRequest, OrderResult
 
@@ -271,7 +271,7 @@ def _plain(item: Any) -> Any:
     return item.model_dump(mode="json") if isinstance(item, BaseModel) else item
 
 
-def _reasons(decision: Decision, output: Mapping[str, Any]) -> list[Any]:
+def _reasons(decision: Decision[Any, Any], output: Mapping[str, Any]) -> list[Any]:
     reasons = list(output.get("reasons") or [])
     if reasons:
         return reasons
@@ -303,7 +303,7 @@ class PreparedDecision:
     explain: bool
     version: VersionRecord
     compiled: CompiledPolicy
-    decision: Decision
+    decision: Decision[Any, Any]
     output: dict[str, Any]
     input_json: str
     trace_json: str

@@ -61,7 +61,7 @@ def compile_file(path: Path) -> tuple[LoadedPolicy, CompiledPolicy]:
     return compile_text(read_text(path), str(path))
 
 
-def decide_with(compiled: CompiledPolicy, kind: str, payload: Any) -> Decision:
+def decide_with(compiled: CompiledPolicy, kind: str, payload: Any) -> Decision[Any, Any]:
     return decide(compiled, kind, payload)
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 
 from engine.compiler import python_twin
-from engine.decide import InvalidRequest, decide
-from engine.errors import EngineError
+from engine.decide import decide
+from engine.errors import EngineError, InputInvalid
 from engine.ir import CompiledPolicy
 
 __all__ = ["BatchItem", "PolicyComparison", "compare_policies", "decide_many", "to_frame"]
@@ -28,18 +28,7 @@ class BatchItem:
     index: int
     output: dict[str, Any] | None
     error: dict[str, Any] | None
-
-
-def _outcome_of(output: Mapping[str, Any]) -> str | None:
-    for key in ("outcome", "grade"):
-        if key in output:
-            return str(output[key])
-    if "next_step" in output:
-        step = output["next_step"]
-        return None if step is None else str(step["step"])
-    if "status" in output:
-        return str(output["status"])
-    return None
+    outcome: str | None = None  # the kind's headline (engine.decisions.KINDS), None for an error
 
 
 def decide_many(
@@ -50,8 +39,9 @@ def decide_many(
     items: list[BatchItem] = []
     for index, payload in enumerate(payloads):
         try:
-            items.append(BatchItem(index, decide(policy, kind, payload).output(), None))
-        except InvalidRequest as exc:
+            decision = decide(policy, kind, payload)
+            items.append(BatchItem(index, decision.output(), None, decision.outcome))
+        except InputInvalid as exc:
             items.append(BatchItem(index, None, {"code": exc.code, "message": exc.message, "errors": exc.errors}))
         except EngineError as exc:
             items.append(BatchItem(index, None, {"code": exc.code, "message": exc.message}))
@@ -63,7 +53,7 @@ def to_frame(items: list[BatchItem]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "index": [i.index for i in items],
-            "outcome": [None if i.output is None else _outcome_of(i.output) for i in items],
+            "outcome": [i.outcome for i in items],
             "error": [None if i.error is None else i.error["code"] for i in items],
         },
         schema={"index": pl.Int64, "outcome": pl.Utf8, "error": pl.Utf8},

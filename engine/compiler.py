@@ -1,20 +1,26 @@
 """Compile a validated policy into its evaluable form: an ordered list of small named stages.
 
-Each stage reads the pydantic model and adds one part of the compiled policy; errors are
-collected across stages, not first-only. The last stage builds the rulesets (durable-rules by
-default, plain Python for the batch path), which is why it must run after every stage that
-produces conditions. Compiled policies are cached by content hash: compile once, evaluate many.
+Each stage (:data:`STAGES`) reads the policy model and the products of the stages before it and
+returns one product, a frozen dataclass (``Scorecard``, ``GradeScale``, ``StandardsIR``, …);
+problems are collected as located issues (``file:line:col``, path, code) across every stage, not
+first-only, and raised together as one :class:`~engine.errors.CompileError`. Order matters in one
+place, marked below: the rule tables read the conditions the content stages parsed, and the
+matchers (durable-rules by default, plain Python for the batch path) are built from the tables.
+
+Nothing is cached here: a caller that evaluates many times keeps what it compiled (the service's
+policy registry, by content hash), and durable-rules rulesets, which can never be replaced, are
+registered once per process by :mod:`engine.rules_adapter` whoever compiles the same source again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Literal as TypingLiteral
+from typing import Protocol, TypeVar, cast
 
 from engine.errors import CompileError
 from engine.facts import INEXACT_FIELDS
@@ -47,6 +53,7 @@ from engine.ir import (
 )
 from engine.matchers import MatcherFactory, durable_matcher, python_matcher
 from policy import schema as s
+from policy.errors import ExpressionError, Issue
 from policy.expressions import (
     And,
     Arith,
@@ -96,17 +103,76 @@ SETTLEMENT_FIELDS = {
 }
 
 
-@dataclass
-class _Build:
-    loaded: LoadedPolicyLike
-    sha256: str
-    errors: list[str] = field(default_factory=list)
-    parts: dict[str, Any] = field(default_factory=dict)
-    computed_counter: int = 0
+P = TypeVar("P")
+
+
+class _Compilation:
+    """What the stages share: the policy, the issues found so far, and each product by its type."""
+
+    def __init__(self, loaded: LoadedPolicyLike, factory: MatcherFactory) -> None:
+        self.loaded = loaded
+        self.factory = factory
+        self.sha256 = content_hash(loaded.policy)
+        self.issues: list[Issue] = []
+        self._products: dict[type, object] = {}
+        self._computed = 0
 
     def src(self, path: Path) -> SourceRef:
-        line, _ = self.loaded.location(path)
-        return SourceRef(self.loaded.file, line)
+        """Where the element at ``path`` was written."""
+        line, column = self.loaded.location(path)
+        return SourceRef(self.loaded.file, line, column)
+
+    def problem(self, path: Path, message: str, code: str) -> None:
+        """Collect a problem located at ``path``; compilation goes on to find the others."""
+        self.issues.append(self.src(path).issue(path, message, code))
+
+    def put(self, product: object) -> None:
+        self._products[type(product)] = product
+
+    def get(self, kind: type[P]) -> P:
+        """The product of an earlier stage (a KeyError names a stage that runs too early)."""
+        return cast(P, self._products[kind])
+
+    def computed_path(self) -> str:
+        """A fresh name for a computed field (unique across the policy's tables)."""
+        self._computed += 1
+        return f"_c{self._computed}"
+
+
+# --- the products of the stages ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Scorecard:
+    factors: tuple[FactorIR, ...]
+
+
+@dataclass(frozen=True)
+class GradeScale:
+    grades: tuple[GradeIR, ...]  # best first
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_grade: Mapping[str, GradeLimitIR]
+    portfolio_total: Decimal
+    rounding_step: Decimal
+    rounding_mode: TypingLiteral["down", "nearest"]
+
+
+@dataclass(frozen=True)
+class Terms:
+    per_grade: Mapping[str, TermsIR]
+    default_penalty: PenaltyIR
+    review_days: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Ladders:
+    per_segment: Mapping[str, LadderIR]
+
+
+@dataclass(frozen=True)
+class RuleTables:
+    tables: Mapping[str, RuleTable]  # grades, standards, order, collection, settlement
 
 
 # --- condition hoisting ---------------------------------------------------------------------
@@ -117,14 +183,13 @@ def _inexact(value: object) -> bool:
     return isinstance(value, FieldRef) and value.path in INEXACT_FIELDS
 
 
-def _computed(build: _Build, computed: list[ComputedField], expression: Arith) -> FieldRef:
-    build.computed_counter += 1
-    path = f"_c{build.computed_counter}"
+def _computed(c: _Compilation, computed: list[ComputedField], expression: Arith) -> FieldRef:
+    path = c.computed_path()
     computed.append(ComputedField(path, expression))
     return FieldRef(path, FieldType.NUMBER, True)
 
 
-def _hoist(cond: Condition, build: _Build, computed: list[ComputedField]) -> Condition:
+def _hoist(cond: Condition, build: _Compilation, computed: list[ComputedField]) -> Condition:
     """Replace each comparison of an inexact value by one of a computed, exactly signed, difference with 0.
 
     ``a op b`` holds exactly when ``a - b op 0``; the difference is computed with ``Decimal`` and
@@ -152,26 +217,24 @@ def _hoist(cond: Condition, build: _Build, computed: list[ComputedField]) -> Con
     return cond
 
 
-def _condition(build: _Build, text: str, context: str, path: Path) -> Condition | None:
-    grades = [g.grade for g in build.loaded.policy.grades]
+def _condition(c: _Compilation, text: str, context: str, path: Path) -> Condition | None:
+    grades = [g.grade for g in c.loaded.policy.grades]
     try:
         return parse_condition(text, context, grades)
-    except Exception as exc:  # validation already reported it; the compiler must not crash
-        build.errors.append(f"{build.src(path)}: {exc}")
+    except ExpressionError as exc:  # validation reports it first; the compiler must not crash either
+        c.problem(path, f"column {exc.column}: {exc.message}", exc.code)
         return None
 
 
 # --- stages ---------------------------------------------------------------------------------
-def stage_meta(b: _Build) -> None:
-    m = b.loaded.policy.policy
-    b.parts["meta"] = PolicyMetaIR(
-        m.id, m.version, b.sha256, m.effective_from, m.effective_to, m.currency, b.loaded.file
-    )
+def stage_meta(c: _Compilation) -> PolicyMetaIR:
+    m = c.loaded.policy.policy
+    return PolicyMetaIR(m.id, m.version, c.sha256, m.effective_from, m.effective_to, m.currency, c.loaded.file)
 
 
-def stage_scorecard(b: _Build) -> None:
+def stage_scorecard(c: _Compilation) -> Scorecard:
     factors: list[FactorIR] = []
-    for i, f in enumerate(b.loaded.policy.scorecard.factors):
+    for i, f in enumerate(c.loaded.policy.scorecard.factors):
         scoring: StandardValueScoring | BandScoring | RatingScoring
         if isinstance(f, s.StandardValueFactor):
             scoring = StandardValueScoring(f.direction == "higher_is_better", f.standard, f.alpha)
@@ -180,31 +243,33 @@ def stage_scorecard(b: _Build) -> None:
         else:
             scoring = RatingScoring(tuple(sorted(f.ratings.items())), f.unknown_rating)
         factors.append(
-            FactorIR(f.id, f.group, f.input, f.weight, f.missing, scoring, b.src(("scorecard", "factors", i)))
+            FactorIR(f.id, f.group, f.input, f.weight, f.missing, scoring, c.src(("scorecard", "factors", i)))
         )
-    b.parts["factors"] = tuple(factors)
+    return Scorecard(tuple(factors))
 
 
-def stage_grades(b: _Build) -> None:
-    b.parts["grades"] = tuple(
-        GradeIR(g.grade, rank, g.min_score, g.max_score, b.src(("grades", rank)))
-        for rank, g in enumerate(b.loaded.policy.grades)
+def stage_grades(c: _Compilation) -> GradeScale:
+    return GradeScale(
+        tuple(
+            GradeIR(g.grade, rank, g.min_score, g.max_score, c.src(("grades", rank)))
+            for rank, g in enumerate(c.loaded.policy.grades)
+        )
     )
 
 
-def stage_standards(b: _Build) -> None:
-    st = b.loaded.policy.standards
-    grades = [g.grade for g in b.loaded.policy.grades]
+def stage_standards(c: _Compilation) -> StandardsIR:
+    st = c.loaded.policy.standards
+    grades = [g.grade for g in c.loaded.policy.grades]
     rules: list[StandardsRuleIR] = []
     if st.blacklist:
         cond = InList(FieldRef("customer.id", FieldType.TEXT, False), tuple(sorted(st.blacklist)), False)
-        rules.append(StandardsRuleIR("standards.blacklist", cond, "BLACKLISTED", b.src(("standards", "blacklist"))))
+        rules.append(StandardsRuleIR("standards.blacklist", cond, "BLACKLISTED", c.src(("standards", "blacklist"))))
     if st.min_grade is not None and st.min_grade in grades:
         worse = tuple(grades[grades.index(st.min_grade) + 1 :])
         if worse:
             cond = InList(FieldRef("grade", FieldType.GRADE, False), worse, False)
             rules.append(
-                StandardsRuleIR("standards.min_grade", cond, "GRADE_BELOW_MINIMUM", b.src(("standards", "min_grade")))
+                StandardsRuleIR("standards.min_grade", cond, "GRADE_BELOW_MINIMUM", c.src(("standards", "min_grade")))
             )
     for key, path, reason in (
         ("max_expected_dso_days", "outlook.expected_dso_days", "EXPECTED_DSO_TOO_HIGH"),
@@ -214,12 +279,12 @@ def stage_standards(b: _Build) -> None:
         if limit is not None:
             ftype = FieldType.NUMBER if key == "max_expected_dso_days" else FieldType.RATIO
             above = Compare(">", FieldRef(path, ftype, True), Literal(limit, FieldType.NUMBER))
-            rules.append(StandardsRuleIR(f"standards.{key}", above, reason, b.src(("standards", key))))
+            rules.append(StandardsRuleIR(f"standards.{key}", above, reason, c.src(("standards", key))))
     for i, r in enumerate(st.rules):
-        parsed = _condition(b, r.when, "assess", ("standards", "rules", i, "when"))
+        parsed = _condition(c, r.when, "assess", ("standards", "rules", i, "when"))
         if parsed is not None:
-            rules.append(StandardsRuleIR(f"standards.rules.{r.id}", parsed, r.reason, b.src(("standards", "rules", i))))
-    b.parts["standards"] = StandardsIR(tuple(rules), st.min_grade, frozenset(st.blacklist))
+            rules.append(StandardsRuleIR(f"standards.rules.{r.id}", parsed, r.reason, c.src(("standards", "rules", i))))
+    return StandardsIR(tuple(rules), st.min_grade, frozenset(st.blacklist))
 
 
 def _method_ir(m: s.FixedLimit | s.PctLimit) -> LimitMethodIR:
@@ -228,8 +293,8 @@ def _method_ir(m: s.FixedLimit | s.PctLimit) -> LimitMethodIR:
     return LimitMethodIR(m.method, pct=m.pct)
 
 
-def stage_limits(b: _Build) -> None:
-    lp = b.loaded.policy.limits
+def stage_limits(c: _Compilation) -> Limits:
+    lp = c.loaded.policy.limits
     limits: dict[str, GradeLimitIR] = {}
     for grade, rule in lp.per_grade.items():
         caps = rule.caps or lp.caps
@@ -238,12 +303,9 @@ def stage_limits(b: _Build) -> None:
             grade,
             methods,
             CapsIR(caps.net_assets, caps.working_capital, caps.absolute),
-            b.src(("limits", "per_grade", grade)),
+            c.src(("limits", "per_grade", grade)),
         )
-    b.parts["limits"] = MappingProxyType(limits)
-    b.parts["portfolio_total"] = lp.portfolio_total
-    b.parts["rounding_step"] = lp.rounding.step
-    b.parts["rounding_mode"] = lp.rounding.mode
+    return Limits(MappingProxyType(limits), lp.portfolio_total, lp.rounding.step, lp.rounding.mode)
 
 
 def penalty_ir(p: s.PenaltyInterest) -> PenaltyIR:
@@ -257,43 +319,42 @@ def terms_ir(text: str, penalty: PenaltyIR, source: SourceRef | None) -> TermsIR
     return TermsIR(render_terms(parsed), tiers, parsed.credit_days, parsed.cash_in_advance, penalty, source)
 
 
-def stage_terms(b: _Build) -> None:
-    tp = b.loaded.policy.terms
+def stage_terms(c: _Compilation) -> Terms:
+    tp = c.loaded.policy.terms
     default = penalty_ir(tp.penalty)
     terms: dict[str, TermsIR] = {}
     for grade, gt in tp.per_grade.items():
         penalty = penalty_ir(gt.penalty) if gt.penalty is not None else default
+        path: Path = ("terms", "per_grade", grade)
         try:
-            terms[grade] = terms_ir(gt.text, penalty, b.src(("terms", "per_grade", grade)))
-        except Exception as exc:
-            b.errors.append(f"{b.src(('terms', 'per_grade', grade))}: {exc}")
-    b.parts["terms"] = MappingProxyType(terms)
-    b.parts["default_penalty"] = default
-    b.parts["review_days"] = MappingProxyType(dict(b.loaded.policy.review.per_grade))
+            terms[grade] = terms_ir(gt.text, penalty, c.src(path))
+        except ExpressionError as exc:  # validation reports it first
+            c.problem(path, f"column {exc.column}: {exc.message}", exc.code)
+    return Terms(MappingProxyType(terms), default, MappingProxyType(dict(c.loaded.policy.review.per_grade)))
 
 
-def stage_order_rules(b: _Build) -> None:
-    o = b.loaded.policy.order_rules
+def stage_order_rules(c: _Compilation) -> OrderRulesIR:
+    o = c.loaded.policy.order_rules
     rules: list[OrderRuleIR] = []
     for i, r in enumerate(o.rules):
-        parsed = _condition(b, r.when, "order", ("order_rules", "rules", i, "when"))
+        parsed = _condition(c, r.when, "order", ("order_rules", "rules", i, "when"))
         if parsed is not None:
-            src = b.src(("order_rules", "rules", i))
+            src = c.src(("order_rules", "rules", i))
             rules.append(OrderRuleIR(f"order_rules.{r.id}", parsed, r.then.outcome, r.then.reason, src))
-    b.parts["order_rules"] = OrderRulesIR(
+    return OrderRulesIR(
         o.combine,
         o.default.outcome,
         o.default.reason,
-        b.src(("order_rules", "default")),
+        c.src(("order_rules", "default")),
         tuple(rules),
         o.release_tolerance.amount_pct,
         o.release_tolerance.days,
     )
 
 
-def stage_ladders(b: _Build) -> None:
+def stage_ladders(c: _Compilation) -> Ladders:
     ladders: dict[str, LadderIR] = {}
-    for seg, lad in b.loaded.policy.collection.segments.items():
+    for seg, lad in c.loaded.policy.collection.segments.items():
         steps = tuple((step, lad.steps[step]) for step in s.LADDER_STEPS if step in lad.steps)
         aux = tuple((a, lad.auxiliary[a]) for a in s.AUXILIARY_ACTIONS if a in lad.auxiliary)
         ladders[seg] = LadderIR(
@@ -303,23 +364,28 @@ def stage_ladders(b: _Build) -> None:
             lad.skip_steps,
             lad.min_days_between_steps,
             lad.pause_when_disputed,
-            b.src(("collection", "segments", seg)),
+            c.src(("collection", "segments", seg)),
         )
-    b.parts["ladders"] = MappingProxyType(ladders)
+    return Ladders(MappingProxyType(ladders))
 
 
-def _specs(b: _Build, rules: Sequence[tuple[str, Condition, SourceRef]]) -> RuleTable:
+def _table(c: _Compilation, rules: Sequence[tuple[str, Condition, SourceRef]]) -> RuleTable:
     computed: list[ComputedField] = []
-    specs = tuple(RuleSpec(rid, _hoist(cond, b, computed), str(src)) for rid, cond, src in rules)
+    specs = tuple(RuleSpec(rid, _hoist(cond, c, computed), src) for rid, cond, src in rules)
     return RuleTable(specs, tuple(computed))
 
 
-def rule_tables(b: _Build) -> dict[str, RuleTable]:
-    """The rules of each matcher, as data; the matcher factory turns them into rulesets."""
-    grades: list[GradeIR] = b.parts["grades"]
+def stage_rule_tables(c: _Compilation) -> RuleTables:
+    """The rules of each matcher, as data (the next stage turns them into rulesets).
+
+    Reads the conditions the stages above parsed, so it runs after them; a condition that failed
+    to parse would leave a table incomplete, so the problems found so far stop compilation here.
+    """
+    if c.issues:
+        raise CompileError(c.issues)
     score = FieldRef("score", FieldType.NUMBER, False)
     grade_rules = []
-    for g in grades:
+    for g in c.get(GradeScale).grades:
         upper = "<=" if g.rank == 0 else "<"
         cond = And(
             (
@@ -328,11 +394,9 @@ def rule_tables(b: _Build) -> dict[str, RuleTable]:
             )
         )
         grade_rules.append((f"grades.{g.grade}", cond, g.source))
-    standards: StandardsIR = b.parts["standards"]
-    order: OrderRulesIR = b.parts["order_rules"]
     ladder_rules: list[tuple[str, Condition, SourceRef]] = []
     seg_f, days_f, arb_f = (COLLECTION_FIELDS[k] for k in ("segment", "days_overdue", "arbitration_agreement"))
-    for lad in b.parts["ladders"].values():
+    for lad in c.get(Ladders).per_segment.values():
         is_seg = Compare("==", seg_f, Literal(lad.segment, FieldType.TEXT))
         for kind, entries in (("step", lad.steps), ("aux", lad.auxiliary)):
             for name, days in entries:
@@ -342,17 +406,27 @@ def rule_tables(b: _Build) -> dict[str, RuleTable]:
                     parts.append(Compare("==", arb_f, Literal(True, FieldType.BOOL)))
                 ladder_rules.append((f"collection.{lad.segment}.{kind}.{name}", And(tuple(parts)), lad.source))
     window = Compare("<=", SETTLEMENT_FIELDS["day"], SETTLEMENT_FIELDS["window_days"])
-    terms_src = SourceRef(b.loaded.file, b.loaded.location(("terms",))[0])
-    return {
-        "grades": _specs(b, grade_rules),
-        "standards": _specs(b, [(r.id, r.condition, r.source) for r in standards.rules]),
-        "order": _specs(b, [(r.id, r.condition, r.source) for r in order.rules]),
-        "collection": _specs(b, ladder_rules),
-        "settlement": _specs(b, [("terms.discount_window", window, terms_src)]),
+    terms_src = c.src(("terms",))
+    standards, order = c.get(StandardsIR), c.get(OrderRulesIR)
+    tables = {
+        "grades": _table(c, grade_rules),
+        "standards": _table(c, [(r.id, r.condition, r.source) for r in standards.rules]),
+        "order": _table(c, [(r.id, r.condition, r.source) for r in order.rules]),
+        "collection": _table(c, ladder_rules),
+        "settlement": _table(c, [("terms.discount_window", window, terms_src)]),
     }
+    return RuleTables(MappingProxyType(tables))
 
 
-STAGES: tuple[Callable[[_Build], None], ...] = (
+def stage_matchers(c: _Compilation) -> RulesetSet:
+    """The rulesets of the tables, named by the source as written (durable-rules never replaces a
+    ruleset: a reformatted copy of a policy gets its own, and its traces cite its own lines)."""
+    return _matchers(c.get(RuleTables).tables, c.factory, _source_key(c.loaded, c.sha256))
+
+
+Stage = Callable[[_Compilation], object]  # returns its product, kept by the product's type
+
+STAGES: tuple[Stage, ...] = (
     stage_meta,
     stage_scorecard,
     stage_grades,
@@ -361,14 +435,13 @@ STAGES: tuple[Callable[[_Build], None], ...] = (
     stage_terms,
     stage_order_rules,
     stage_ladders,
+    # Order matters from here: the tables read every condition parsed above, the matchers the tables.
+    stage_rule_tables,
+    stage_matchers,
 )
 
 
-_cache: dict[tuple[str, str], CompiledPolicy] = {}
-_cache_lock = threading.Lock()
-
-
-def _build_rulesets(tables: dict[str, RuleTable], factory: MatcherFactory, source_key: str) -> RulesetSet:
+def _matchers(tables: Mapping[str, RuleTable], factory: MatcherFactory, source_key: str) -> RulesetSet:
     matchers: dict[str, Matcher] = {
         kind: factory(f"cp_{source_key[:20]}_{kind}", t.rules) for kind, t in tables.items()
     }
@@ -381,45 +454,32 @@ def _source_key(loaded: LoadedPolicyLike, sha: str) -> str:
 
 
 def compile_policy(loaded: LoadedPolicyLike, *, factory: MatcherFactory = durable_matcher) -> CompiledPolicy:
-    """Compile a validated policy once per source; the same source returns the cached compiled form.
-
-    Rulesets are named by the source (durable-rules can never replace a ruleset), so a reformatted
-    copy of a policy gets its own rulesets and its traces cite its own file and lines.
-    """
-    sha = content_hash(loaded.policy)
-    source_key = _source_key(loaded, sha)
-    key = (source_key, factory.__name__)
-    with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-    b = _Build(loaded, sha)
+    """Run every stage in order; every problem found, located, in one CompileError."""
+    c = _Compilation(loaded, factory)
     for stage in STAGES:
-        stage(b)
-    if b.errors:
-        raise CompileError(b.errors)
-    tables = rule_tables(b)
-    rulesets = _build_rulesets(tables, factory, source_key)
-    compiled = CompiledPolicy(
-        meta=b.parts["meta"],
-        factors=b.parts["factors"],
-        grades=b.parts["grades"],
-        standards=b.parts["standards"],
-        limits=b.parts["limits"],
-        portfolio_total=b.parts["portfolio_total"],
-        rounding_step=b.parts["rounding_step"],
-        rounding_mode=b.parts["rounding_mode"],
-        terms=b.parts["terms"],
-        default_penalty=b.parts["default_penalty"],
-        review_days=b.parts["review_days"],
-        order_rules=b.parts["order_rules"],
-        ladders=b.parts["ladders"],
-        tables=MappingProxyType(tables),
-        rulesets=rulesets,
+        c.put(stage(c))
+    if c.issues:
+        raise CompileError(c.issues)
+    limits, terms = c.get(Limits), c.get(Terms)
+    return CompiledPolicy(
+        meta=c.get(PolicyMetaIR),
+        factors=c.get(Scorecard).factors,
+        grades=c.get(GradeScale).grades,
+        standards=c.get(StandardsIR),
+        limits=limits.per_grade,
+        portfolio_total=limits.portfolio_total,
+        rounding_step=limits.rounding_step,
+        rounding_mode=limits.rounding_mode,
+        terms=terms.per_grade,
+        default_penalty=terms.default_penalty,
+        review_days=terms.review_days,
+        order_rules=c.get(OrderRulesIR),
+        ladders=c.get(Ladders).per_segment,
+        tables=c.get(RuleTables).tables,
+        rulesets=c.get(RulesetSet),
     )
-    with _cache_lock:
-        return _cache.setdefault(key, compiled)
 
 
 def python_twin(compiled: CompiledPolicy) -> CompiledPolicy:
     """The same compiled policy with plain-Python matchers: the fast path for batch simulations."""
-    return replace(compiled, rulesets=_build_rulesets(dict(compiled.tables), python_matcher, compiled.meta.sha256))
+    return replace(compiled, rulesets=_matchers(compiled.tables, python_matcher, compiled.meta.sha256))

@@ -11,7 +11,7 @@ test_conditions_differential.py`` proves it on random conditions and facts):
 - a value of the wrong type for its field raises ``InputError(code="value_type")``, NaN and
   Infinity raise ``InputError(code="value_not_finite")``;
 - arithmetic must have been hoisted into computed fields by the compiler (as for the engine):
-  an ``Arith`` node raises ``CompileError(code="arith_not_hoisted")``.
+  an ``Arith`` node raises ``ConditionError(code="arith_not_hoisted")``.
 
 The engine also refuses numbers with more than 4 decimal places or beyond 10**14 (its fixed-point
 representation); here any exact decimal is compared exactly. The fact builder quantizes, so both
@@ -21,12 +21,13 @@ paths see the same values.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from engine.errors import CompileError, InputError
+from engine.errors import ConditionError, InputError
+from engine.ir import Fact
 from policy.expressions import (
     And,
     Arith,
@@ -41,10 +42,8 @@ from policy.expressions import (
 )
 from policy.fields import FieldType
 
-__all__ = ["Fact", "FactValue", "Predicate", "compile_predicate", "evaluate", "kind_of"]
+__all__ = ["Predicate", "compile_predicate", "evaluate", "kind_of"]
 
-FactValue = Decimal | str | bool | None  # None: the field is absent
-Fact = Mapping[str, FactValue]  # keys are dotted field paths, e.g. "customer.grade", "score", "_c1"
 Predicate = Callable[[Fact], bool]
 _Read = Callable[[Fact], object]
 
@@ -67,7 +66,7 @@ def evaluate(condition: Condition, fact: Fact) -> bool:
 
 @lru_cache(maxsize=4096)
 def compile_predicate(condition: Condition) -> Predicate:
-    """A fast closure equivalent to ``evaluate(condition, ·)``; raises CompileError on bad trees."""
+    """A fast closure equivalent to ``evaluate(condition, ·)``; raises ConditionError on bad trees."""
     if isinstance(condition, Compare):
         return _compare(condition)
     if isinstance(condition, InList):
@@ -79,7 +78,7 @@ def compile_predicate(condition: Condition) -> Predicate:
         return lambda fact: not inner(fact)
     if isinstance(condition, And | Or):
         return _junction(condition)
-    raise CompileError([f"not a condition: {condition!r}"], code="condition_type")
+    raise ConditionError(f"not a condition: {condition!r}", code="condition_type")
 
 
 def _junction(condition: And | Or) -> Predicate:
@@ -132,19 +131,19 @@ def _in_list(condition: InList) -> Predicate:
 def _compare(condition: Compare) -> Predicate:
     op, left, right = condition.op, condition.left, condition.right
     if isinstance(left, Arith) or isinstance(right, Arith):
-        raise CompileError(
-            ["arithmetic must be hoisted into a computed field before evaluation"], code="arith_not_hoisted"
+        raise ConditionError(
+            "arithmetic must be hoisted into a computed field before evaluation", code="arith_not_hoisted"
         )
     if isinstance(left, Literal):
         if isinstance(right, Literal):
-            raise CompileError(["a comparison needs at least one field"], code="condition_type")
+            raise ConditionError("a comparison needs at least one field", code="condition_type")
         op, left, right = _FLIP[op], right, left
     assert isinstance(left, FieldRef)
     test = _OPS[op]
     read = _reader(left)
     if isinstance(right, Literal):
         if op in _ORDERING and not left.type.numeric:
-            raise CompileError([f"'{op}' compares numbers only ({left.path})"], code="condition_type")
+            raise ConditionError(f"'{op}' compares numbers only ({left.path})", code="condition_type")
         constant = _literal_for(left, right.value)
 
         def with_literal(fact: Fact) -> bool:
@@ -167,12 +166,12 @@ def _compare(condition: Compare) -> Predicate:
 
 def _check_same_kind(op: str, left: FieldRef, right: FieldRef) -> None:
     if kind_of(left.type) != kind_of(right.type):
-        raise CompileError(
-            [f"'{left.path}' ({left.type.value}) and '{right.path}' ({right.type.value}) cannot be compared"],
+        raise ConditionError(
+            f"'{left.path}' ({left.type.value}) and '{right.path}' ({right.type.value}) cannot be compared",
             code="condition_type",
         )
     if op in _ORDERING and not left.type.numeric:
-        raise CompileError([f"'{op}' compares numbers only ({left.path})"], code="condition_type")
+        raise ConditionError(f"'{op}' compares numbers only ({left.path})", code="condition_type")
 
 
 def kind_of(field_type: FieldType) -> str:
@@ -195,7 +194,7 @@ def _literal_for(ref: FieldRef, value: object) -> object:
     )
     if not ok:
         message = f"'{ref.path}' is {ref.type.value}; it cannot be compared with {value!r}"
-        raise CompileError([message], code="condition_type")
+        raise ConditionError(message, code="condition_type")
     return value
 
 

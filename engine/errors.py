@@ -3,26 +3,46 @@
 Hierarchy::
 
     EngineError                     base of everything raised by ``engine``; has ``code``
-    ├── CompileError                a validated policy could not be compiled (``issues``)
+    ├── CompileError                a validated policy could not be compiled; ``issues`` locates
+    │   │                           every problem (file:line:col, rule, code) like policy issues
+    │   └── CapacityError           a policy exceeds what durable-rules can hold safely
+    │                               (rules per node, properties per fact, nesting)
+    ├── ConditionError              a condition tree no evaluator can compile (a compiler defect:
+    │                               validation admits none); the caller locates it in a CompileError
+    ├── InputInvalid                a decision input does not fit its request model; ``errors``
+    │                               holds one ``{pointer, message, code}`` per bad field
     ├── InputError                  a decision input the engine cannot evaluate
     │                               (``code``, ``field``: e.g. value_out_of_range)
-    ├── RulesEngineError            durable-rules failed; the adapter translated its bare
-    │                               number into a code and names the rule/ruleset
-    └── CapacityError               a policy exceeds what durable-rules can hold safely
-                                    (rules per node, properties per fact)
+    └── RulesEngineError            durable-rules failed while deciding; the adapter translated
+                                    its bare number into a code and names the ruleset and rule
 
-Only ``api`` maps these codes to HTTP statuses.
+Every class has a default ``code``; ``CODES`` lists every code its instances may carry, so the
+API can prove each has an HTTP status and a documented entry. Only ``api`` maps codes to statuses.
 """
 
 from __future__ import annotations
 
-__all__ = ["CapacityError", "CompileError", "EngineError", "InputError", "RulesEngineError"]
+from collections.abc import Sequence
+from typing import ClassVar
+
+from policy.errors import Issue
+
+__all__ = [
+    "CapacityError",
+    "CompileError",
+    "ConditionError",
+    "EngineError",
+    "InputError",
+    "InputInvalid",
+    "RulesEngineError",
+]
 
 
 class EngineError(Exception):
     """Base of every error raised by the engine."""
 
     code = "engine_error"
+    CODES: ClassVar[tuple[str, ...]] = ("engine_error",)
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -32,19 +52,67 @@ class EngineError(Exception):
 
 
 class CompileError(EngineError):
-    """A policy could not be compiled into rulesets; ``issues`` lists every problem."""
+    """A policy could not be compiled; ``issues`` locates every problem (never first-only)."""
 
     code = "compile_error"
+    CODES: ClassVar[tuple[str, ...]] = (
+        "compile_error",
+        "ruleset_conflict",
+        "duplicate_rule_id",
+        "field_type_conflict",
+        "condition_type",
+    )
 
-    def __init__(self, issues: list[str], *, code: str | None = None) -> None:
-        self.issues = issues
-        super().__init__("; ".join(issues), code=code)
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        if not issues:
+            raise ValueError("a CompileError needs at least one issue")
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(issue) for issue in self.issues), code=self.issues[0].code)
+
+
+class CapacityError(CompileError):
+    """A policy is larger than durable-rules can safely hold (it would hang or crash)."""
+
+    code = "policy_too_large"
+    CODES: ClassVar[tuple[str, ...]] = ("policy_too_large", "condition_too_complex")
+
+
+class ConditionError(EngineError):
+    """A condition tree that cannot be evaluated (arithmetic not hoisted, a comparison of two literals)."""
+
+    code = "condition_type"
+    CODES: ClassVar[tuple[str, ...]] = ("condition_type", "arith_not_hoisted")
+
+
+class InputInvalid(EngineError):
+    """A decision input that does not fit its model; ``errors`` names each bad field by JSON pointer."""
+
+    code = "invalid_request"
+    CODES: ClassVar[tuple[str, ...]] = ("invalid_request",)
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['pointer'] or '/'}: {e['message']}" for e in errors))
 
 
 class InputError(EngineError):
     """An input the engine refuses, naming the field (a dotted path) and why."""
 
     code = "invalid_input"
+    CODES: ClassVar[tuple[str, ...]] = (
+        "invalid_input",
+        "value_type",
+        "value_not_finite",
+        "value_out_of_range",
+        "value_precision",
+        "value_too_long",
+        "currency_mismatch",
+        "unknown_grade",
+        "unknown_segment",
+        "unknown_decision_kind",
+        "terms_syntax",
+        "grade_band_defect",
+    )
 
     def __init__(self, message: str, *, field: str, code: str | None = None) -> None:
         self.field = field
@@ -55,14 +123,9 @@ class RulesEngineError(EngineError):
     """durable-rules reported an error; translated with the ruleset and, when known, the rule."""
 
     code = "rules_engine_error"
+    CODES: ClassVar[tuple[str, ...]] = ("rules_engine_error", "rules_engine_capacity", "rules_engine_unavailable")
 
     def __init__(self, message: str, *, ruleset: str, rule: str | None = None, code: str | None = None) -> None:
         self.ruleset = ruleset
         self.rule = rule
         super().__init__(message, code=code)
-
-
-class CapacityError(EngineError):
-    """A policy is larger than durable-rules can safely hold (it would hang or crash)."""
-
-    code = "policy_too_large"

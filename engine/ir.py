@@ -14,6 +14,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
+from policy.errors import Issue
 from policy.expressions import Condition, Value
 
 __all__ = [
@@ -49,11 +50,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SourceRef:
+    """Where a policy element was written; traces cite ``file:line``."""
+
     file: str
     line: int
+    column: int = 1
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+    def issue(self, path: tuple[str | int, ...], message: str, code: str) -> Issue:
+        """A problem located here, in the form policy validation reports problems."""
+        return Issue(self.file, self.line, self.column, path, message, code)
 
 
 @dataclass(frozen=True)
@@ -238,7 +246,7 @@ class RuleSpec:
 
     id: str
     condition: Condition
-    source: str  # "rules/standard.yaml:42"
+    source: SourceRef
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.conditions import compile_predicate
+from engine.errors import CompileError, ConditionError
 from engine.ir import Fact, Matcher, RuleSpec
 from engine.rules_adapter import build_ruleset
+from policy.errors import Issue
 
 __all__ = ["MatcherFactory", "PythonMatcher", "durable_matcher", "python_matcher"]
 
@@ -35,5 +37,14 @@ class PythonMatcher:
 
 
 def python_matcher(name: str, rules: Sequence[RuleSpec]) -> Matcher:
-    """Plain-Python matching of the same rule table."""
-    return PythonMatcher(name, tuple((r.id, compile_predicate(r.condition)) for r in rules))
+    """Plain-Python matching of the same rule table; every rule it cannot compile is a located issue."""
+    predicates: list[tuple[str, Callable[[Fact], bool]]] = []
+    issues: list[Issue] = []
+    for rule in rules:
+        try:
+            predicates.append((rule.id, compile_predicate(rule.condition)))
+        except ConditionError as error:
+            issues.append(rule.source.issue((rule.id,), f"rule '{rule.id}': {error.message}", error.code))
+    if issues:
+        raise CompileError(issues)
+    return PythonMatcher(name, tuple(predicates))

@@ -21,7 +21,7 @@ __all__ = [
     "CollectionResult",
     "CreditFile",
     "CustomerRef",
-    "DecisionKind",
+    "KindName",
     "Exposure",
     "Financials",
     "OrderCustomer",
@@ -35,7 +35,7 @@ __all__ = [
     "SettlementResult",
 ]
 
-DecisionKind = Literal["assess", "order", "settlement", "collection"]
+KindName = Literal["assess", "order", "settlement", "collection"]
 Segment = Literal["core", "ordinary", "high_risk"]
 # Amounts beyond this are not trade credit any more; the bound also keeps every amount exact
 # inside the rules engine (fixed-point integers, see engine.rules_adapter).

@@ -58,15 +58,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii
-from typing import Any, Protocol
+from typing import Any
 
 import durable_rules_engine  # type: ignore[import-not-found]  # the C engine of durable-rules
 
-from engine.conditions import Fact, FactValue, kind_of
+from engine.conditions import kind_of
 from engine.errors import CapacityError, CompileError, InputError, RulesEngineError
+from engine.ir import Fact, RuleSpec, SourceRef
+from policy.errors import Issue
 from policy.expressions import And, Arith, Compare, Condition, FieldRef, InList, IsMissing, Literal, Not, Or
 
-__all__ = ["SCALE", "Fact", "FactValue", "RuleLike", "RuleSpec", "Ruleset", "build_ruleset"]
+__all__ = ["SCALE", "Ruleset", "build_ruleset"]
 
 SCALE = 10_000  # numbers reach the engine as integers in units of 1/SCALE
 MAX_SCALED = 10**18  # int64 holds 9.2 * 10**18; durable compares int64 exactly
@@ -102,26 +104,6 @@ _ENGINE_MESSAGES = {
 }
 _CAPACITY_NUMBERS = frozenset({101, 106, 107, 108, 112, 113, 302, 303, 304, 313, 314})
 _SERIAL = itertools.count(1)  # internal durable names: user names never reach the engine
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    """One rule to compile: its id, its condition and where it was written."""
-
-    id: str  # unique within the ruleset, e.g. "order_rules.blacklisted" or "grade.AAA"
-    condition: Condition  # Arith nodes must have been hoisted into computed fields
-    source: str  # "rules/standard.yaml:42"
-
-
-class RuleLike(Protocol):
-    """What ``build_ruleset`` reads of a rule: ``RuleSpec`` here, ``engine.ir.RuleSpec`` alike."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def condition(self) -> Condition: ...
-    @property
-    def source(self) -> str: ...
 
 
 # --- conditions in negation normal form, over engine keys ------------------------------------
@@ -519,7 +501,7 @@ class Ruleset:
     """A compiled set of rules (``name``, ``rules``); ``match`` is thread-safe and keeps no state."""
 
     def __init__(
-        self, name: str, rules: tuple[RuleLike, ...], fields: tuple[_Field, ...], chunks: list[_Chunk]
+        self, name: str, rules: tuple[RuleSpec, ...], fields: tuple[_Field, ...], chunks: list[_Chunk]
     ) -> None:
         self.name = name
         self.rules = rules
@@ -607,7 +589,7 @@ def _select(row: list[str], slots: tuple[int, ...]) -> list[str]:
     return [row[slot] for slot in slots]
 
 
-def _translate(exc: BaseException, ruleset: str, rule: RuleLike | None = None) -> RulesEngineError:
+def _translate(exc: BaseException, ruleset: str, rule: RuleSpec | None = None) -> RulesEngineError:
     found = _ERROR_NUMBER.search(str(exc))
     number = int(found.group(1)) if found else 101 if isinstance(exc, MemoryError) else None
     what = _ENGINE_MESSAGES.get(number or 0, str(exc) or type(exc).__name__)
@@ -623,7 +605,7 @@ _REGISTRY: dict[str, Ruleset] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-def build_ruleset(name: str, rules: Sequence[RuleLike]) -> Ruleset:
+def build_ruleset(name: str, rules: Sequence[RuleSpec]) -> Ruleset:
     """Compile ``rules`` once; the same name again returns the same Ruleset, or refuses other rules."""
     specs = tuple(rules)
     with _REGISTRY_LOCK:
@@ -631,20 +613,19 @@ def build_ruleset(name: str, rules: Sequence[RuleLike]) -> Ruleset:
         if existing is not None:
             if _identity(existing.rules) == _identity(specs):
                 return existing
-            raise CompileError(
-                [f"ruleset '{name}' already exists with other rules (rulesets cannot be replaced)"],
-                code="ruleset_conflict",
-            )
+            where = specs[0].source if specs else SourceRef(name, 1)
+            message = f"ruleset '{name}' already exists with other rules (rulesets cannot be replaced)"
+            raise CompileError([where.issue((name,), message, "ruleset_conflict")])
         ruleset = _build(name, specs)
         _REGISTRY[name] = ruleset
         return ruleset
 
 
-def _identity(rules: tuple[RuleLike, ...]) -> list[tuple[str, Condition, str]]:
+def _identity(rules: tuple[RuleSpec, ...]) -> list[tuple[str, Condition, SourceRef]]:
     return [(rule.id, rule.condition, rule.source) for rule in rules]
 
 
-def _build(name: str, specs: tuple[RuleLike, ...]) -> Ruleset:
+def _build(name: str, specs: tuple[RuleSpec, ...]) -> Ruleset:
     compiler = _Compiler()
     durable_rules = _compile_rules(compiler, specs)
     fields = tuple(compiler.fields.values())
@@ -660,46 +641,42 @@ def _build(name: str, specs: tuple[RuleLike, ...]) -> Ruleset:
     return Ruleset(name, specs, fields, chunks)
 
 
-def _compile_rules(compiler: _Compiler, specs: tuple[RuleLike, ...]) -> list[_DurableRule]:
+def _compile_rules(compiler: _Compiler, specs: tuple[RuleSpec, ...]) -> list[_DurableRule]:
     """Every rule as durable rules (one per top-level alternative); problems are collected."""
-    issues: list[tuple[str, str]] = []
+    issues: list[Issue] = []
     seen: set[str] = set()
     compiled: list[_DurableRule] = []
     for position, spec in enumerate(specs):
         if spec.id in seen:
-            issues.append((f"{spec.source}: rule '{spec.id}' is defined twice", "duplicate_rule_id"))
+            issues.append(spec.source.issue((spec.id,), f"rule '{spec.id}' is defined twice", "duplicate_rule_id"))
             continue
         seen.add(spec.id)
         try:
             patterns = compiler.patterns(spec.condition)
         except _Problem as problem:
-            issues.append((f"{spec.source}: rule '{spec.id}': {problem}", problem.code))
+            issues.append(spec.source.issue((spec.id,), f"rule '{spec.id}': {problem}", problem.code))
             continue
         for number, pattern in enumerate(patterns):
             _check_rule_size(spec, pattern)
             fields = frozenset(_fields_of(pattern))
             compiled.append(_DurableRule(f"r{position}_{number}", position, pattern, fields))
     if issues:
-        raise CompileError([message for message, _ in issues], code=issues[0][1])
+        raise CompileError(issues)
     return compiled
 
 
-def _check_rule_size(spec: RuleLike, pattern: _Json) -> None:
+def _check_rule_size(spec: RuleSpec, pattern: _Json) -> None:
     if _logic_nodes(pattern) > MAX_LOGIC_NODES:
-        raise CapacityError(
-            f"{spec.source}: rule '{spec.id}' nests 'and'/'or' too deeply for the rules engine; "
-            "split it into several rules",
-            code="condition_too_complex",
-        )
+        message = f"rule '{spec.id}' nests 'and'/'or' too deeply for the rules engine; split it into several rules"
+        raise CapacityError([spec.source.issue((spec.id,), message, "condition_too_complex")])
     if _firings(pattern, 1) > MAX_FIRINGS:
-        raise CapacityError(
-            f"{spec.source}: rule '{spec.id}' combines too many 'or' alternatives for the rules engine; "
-            "split it into several rules",
-            code="condition_too_complex",
+        message = (
+            f"rule '{spec.id}' combines too many 'or' alternatives for the rules engine; split it into several rules"
         )
+        raise CapacityError([spec.source.issue((spec.id,), message, "condition_too_complex")])
 
 
-def _pack(durable_rules: list[_DurableRule], specs: tuple[RuleLike, ...]) -> list[list[_DurableRule]]:
+def _pack(durable_rules: list[_DurableRule], specs: tuple[RuleSpec, ...]) -> list[list[_DurableRule]]:
     """Split the rules into groups that each stay within durable's limits (trap 9)."""
     groups: list[list[_DurableRule]] = [[]]
     model = _ChunkModel()
@@ -711,16 +688,14 @@ def _pack(durable_rules: list[_DurableRule], specs: tuple[RuleLike, ...]) -> lis
         broken = model.add(rule.pattern, set(rule.fields))
         if broken is not None:
             spec = specs[rule.position]
-            raise CapacityError(
-                f"{spec.source}: rule '{spec.id}' is too large for the rules engine ({broken}); split it",
-                code="policy_too_large",
-            )
+            message = f"rule '{spec.id}' is too large for the rules engine ({broken}); split it"
+            raise CapacityError([spec.source.issue((spec.id,), message, "policy_too_large")])
         groups.append([rule])
     return groups
 
 
 def _create_chunk(
-    name: str, group: list[_DurableRule], fields: tuple[_Field, ...], specs: tuple[RuleLike, ...], *, whole: bool
+    name: str, group: list[_DurableRule], fields: tuple[_Field, ...], specs: tuple[RuleSpec, ...], *, whole: bool
 ) -> _Chunk:
     definition = _definition(group)
     try:

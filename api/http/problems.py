@@ -24,9 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors as service
-from engine.decide import InvalidRequest as EngineInvalidRequest
 from engine.decide import json_pointer
 from engine.errors import EngineError, InputError, RulesEngineError
+from engine.errors import InputInvalid as EngineInvalidRequest
 from policy.errors import PolicyInvalid
 
 __all__ = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from engine.decisions.kind import DecisionKind
 from engine.errors import EngineError
 from engine.facts import credit_file_fact, with_computed
 from engine.ir import (
@@ -24,6 +25,7 @@ from engine.results import policy_ref, terms_out
 from engine.trace import Trace
 
 __all__ = [
+    "ASSESS",
     "LimitCalculation",
     "assess_credit",
     "calculate_limit",
@@ -279,3 +281,14 @@ def run_assessment(compiled: CompiledPolicy, request: AssessRequest, trace: Trac
         policy=policy_ref(compiled),
     )
     return Assessment(result, fact)
+
+
+ASSESS = DecisionKind(
+    name="assess",
+    request=AssessRequest,
+    result=AssessResult,
+    evaluate=assess_credit,
+    outcome=lambda result: result.grade,
+    as_of=lambda request: request.as_of,
+    customer_id=lambda request: request.customer.id,
+)

@@ -44,6 +44,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from engine.decisions.kind import DecisionKind
 from engine.decisions.settlement import add_days
 from engine.errors import InputError
 from engine.ir import CompiledPolicy, FactValue, LadderIR, PenaltyIR
@@ -60,7 +61,7 @@ from engine.results import policy_ref
 from engine.trace import Trace
 from policy.schema import LADDER_STEPS
 
-__all__ = ["PAUSED_BY_DISPUTE", "next_step_of", "plan_collection"]
+__all__ = ["COLLECTION", "PAUSED_BY_DISPUTE", "next_step_of", "plan_collection"]
 
 CENT = Decimal("0.01")
 # The auxiliary actions that wait while a dispute is being solved (penalty interest does not).
@@ -200,7 +201,7 @@ def plan_collection(compiled: CompiledPolicy, request: CollectionRequest, trace:
     next_step = None if paused else _next_step(ladder, a, request.as_of, choice, passed)
     step_due_now = next_step is not None and next_step.due_now
     auxiliary = _auxiliary(ladder, a, request.as_of, aux_held, paused, compiled.terms[c.grade].penalty)
-    sources = {r.id: r.source for r in compiled.tables["collection"].rules}
+    sources = {r.id: str(r.source) for r in compiled.tables["collection"].rules}
     reasons: list[Reason] = []
     for h in hits:
         if h.startswith(step_prefix) and h.removeprefix(step_prefix) in passed:
@@ -250,3 +251,14 @@ def plan_collection(compiled: CompiledPolicy, request: CollectionRequest, trace:
         ],
         policy=policy_ref(compiled),
     )
+
+
+COLLECTION = DecisionKind(
+    name="collection",
+    request=CollectionRequest,
+    result=CollectionResult,
+    evaluate=plan_collection,
+    outcome=lambda result: result.next_step.step if result.next_step is not None else "none",
+    as_of=lambda request: request.as_of,
+    customer_id=lambda request: request.customer.id,
+)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Literal
 
 from engine.decisions.assess import run_assessment
+from engine.decisions.kind import DecisionKind
 from engine.errors import InputError
 from engine.facts import ratio, with_computed
 from engine.ir import CompiledPolicy, FactValue
@@ -13,7 +14,7 @@ from engine.models import AssessRequest, CustomerRef, OrderRequest, OrderResult,
 from engine.results import policy_ref
 from engine.trace import Trace
 
-__all__ = ["SEVERITY", "check_order"]
+__all__ = ["ORDER", "SEVERITY", "check_order"]
 
 Outcome = Literal["approve", "hold", "reject"]
 SEVERITY: dict[Outcome, int] = {"approve": 0, "hold": 1, "reject": 2}
@@ -113,3 +114,14 @@ def check_order(compiled: CompiledPolicy, request: OrderRequest, trace: Trace) -
         available_after=after,
         policy=policy_ref(compiled),
     )
+
+
+ORDER = DecisionKind(
+    name="order",
+    request=OrderRequest,
+    result=OrderResult,
+    evaluate=check_order,
+    outcome=lambda result: result.outcome,
+    as_of=lambda request: request.as_of,
+    customer_id=lambda request: request.customer.id,
+)

@@ -45,6 +45,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from engine.compiler import terms_ir
+from engine.decisions.kind import DecisionKind
 from engine.errors import InputError
 from engine.ir import CompiledPolicy, Fact, TermsIR, TierIR
 from engine.models import (
@@ -60,7 +61,15 @@ from engine.trace import Trace
 from policy.errors import ExpressionError
 from policy.terms import terms_problems
 
-__all__ = ["RATE_QUANTUM", "add_days", "check_terms", "discount_rates", "resolve_terms", "settle_invoice"]
+__all__ = [
+    "RATE_QUANTUM",
+    "SETTLEMENT",
+    "add_days",
+    "check_terms",
+    "discount_rates",
+    "resolve_terms",
+    "settle_invoice",
+]
 
 CENT = Decimal("0.01")
 RATE_QUANTUM = Decimal("0.0001")  # rates leave with 4 decimals so the text is stable ("0.0200")
@@ -333,3 +342,14 @@ def settle_invoice(compiled: CompiledPolicy, request: SettlementRequest, trace: 
         status=status,
         policy=policy_ref(compiled),
     )
+
+
+SETTLEMENT = DecisionKind(
+    name="settlement",
+    request=SettlementRequest,
+    result=SettlementResult,
+    evaluate=settle_invoice,
+    outcome=lambda result: result.status,
+    as_of=lambda request: request.as_of,
+    customer_id=lambda request: None,  # an invoice is settled whoever owes it
+)

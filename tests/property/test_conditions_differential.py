@@ -16,9 +16,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from engine.conditions import FactValue, compile_predicate, evaluate
+from engine.conditions import compile_predicate, evaluate
 from engine.errors import CapacityError
-from engine.rules_adapter import RuleSpec, build_ruleset
+from engine.ir import FactValue, RuleSpec, SourceRef
+from engine.rules_adapter import build_ruleset
 from policy.expressions import And, Compare, Condition, FieldRef, InList, IsMissing, Literal, Not, Or
 from policy.fields import FieldType
 
@@ -117,7 +118,7 @@ _names = itertools.count()
 def test_durable_rules_and_python_agree(
     rule_conditions: list[Condition], fact_list: list[dict[str, FactValue]]
 ) -> None:
-    rules = [RuleSpec(f"rule{i}", c, f"generated:{i}") for i, c in enumerate(rule_conditions)]
+    rules = [RuleSpec(f"rule{i}", c, SourceRef("generated", i)) for i, c in enumerate(rule_conditions)]
     try:
         ruleset = build_ruleset(f"differential-{next(_names)}-{uuid.uuid4().hex}", rules)
     except CapacityError:

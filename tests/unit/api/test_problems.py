@@ -12,8 +12,8 @@ from api import errors
 from api.decisions import RefusedField, RequestIdReused
 from api.http import problems
 from api.registry import VersionNotApproved, VersionUnusable
-from engine.decide import InvalidRequest as InvalidBody
 from engine.errors import EngineError, InputError
+from engine.errors import InputInvalid as InvalidBody
 from policy.errors import Issue, PolicyInvalid
 
 SERVICE_ERRORS = [

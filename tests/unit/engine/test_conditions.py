@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from engine.conditions import Fact, compile_predicate, evaluate
-from engine.errors import CompileError, InputError
+from engine.conditions import compile_predicate, evaluate
+from engine.errors import ConditionError, InputError
+from engine.ir import Fact
 from policy.expressions import Arith, Compare, Condition, FieldRef, InList, Literal, parse_condition
 from policy.fields import FieldType
 
@@ -120,14 +121,14 @@ def test_text_and_flag_fields_refuse_other_types() -> None:
 def test_arithmetic_must_be_hoisted_first() -> None:
     amount = FieldRef("order.amount", FieldType.MONEY, False)
     condition = Compare(">", Arith("+", amount, amount), Literal(Decimal(1), FieldType.NUMBER))
-    with pytest.raises(CompileError) as caught:
+    with pytest.raises(ConditionError) as caught:
         compile_predicate(condition)
     assert caught.value.code == "arith_not_hoisted"
 
 
 def test_badly_typed_trees_are_compile_errors() -> None:
     grade = FieldRef("customer.grade", FieldType.GRADE, False)
-    with pytest.raises(CompileError):
+    with pytest.raises(ConditionError):
         compile_predicate(Compare("<", grade, Literal("A", FieldType.TEXT)))
-    with pytest.raises(CompileError):
+    with pytest.raises(ConditionError):
         compile_predicate(InList(FieldRef("order.amount", FieldType.MONEY, False), ("x",), False))

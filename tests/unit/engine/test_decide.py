@@ -10,8 +10,8 @@ import pytest
 
 from engine.batch import compare_policies, decide_many, to_frame
 from engine.compiler import compile_policy
-from engine.decide import InvalidRequest, canonical_json, decide, parse_request
-from engine.errors import InputError
+from engine.decide import canonical_json, decide, parse_request
+from engine.errors import InputError, InputInvalid
 from engine.ir import CompiledPolicy
 from policy.validate import LoadedPolicy, load_policy
 from tests.conftest import SHIPPED
@@ -22,7 +22,7 @@ def test_invalid_input_names_every_bad_field_with_a_json_pointer() -> None:
     payload = order_input(amount="12.345")
     payload["order"]["currency"] = "yuan"
     del payload["as_of"]
-    with pytest.raises(InvalidRequest) as exc:
+    with pytest.raises(InputInvalid) as exc:
         parse_request("order", payload)
     pointers = {e["pointer"]: e["code"] for e in exc.value.errors}
     assert pointers == {
@@ -48,10 +48,16 @@ def test_numbers_and_strings_are_both_accepted_for_money_and_returned_as_strings
     assert as_text["credit_limit"] == "1000000.00"
 
 
-def test_compile_once_per_content(shipped_loaded: LoadedPolicy, shipped: CompiledPolicy) -> None:
+def test_compiling_a_source_again_reuses_its_durable_rulesets(
+    shipped_loaded: LoadedPolicy, shipped: CompiledPolicy
+) -> None:
     reformatted = load_policy(SHIPPED.read_text(encoding="utf-8") + "\n# a trailing comment\n", "other.yaml")
-    assert compile_policy(shipped_loaded) is shipped
-    assert compile_policy(reformatted).meta.sha256 == shipped.meta.sha256
+    again = compile_policy(shipped_loaded)
+    assert again.rulesets.order is shipped.rulesets.order  # registered once per process, never replaced
+    copy = compile_policy(reformatted)
+    assert copy.meta.sha256 == shipped.meta.sha256
+    assert copy.rulesets.order is not shipped.rulesets.order  # its own rulesets: its traces cite other.yaml
+    assert copy.order_rules.rules[0].source.file == "other.yaml"
 
 
 def test_decisions_from_many_threads_are_all_correct(shipped: CompiledPolicy) -> None:

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 
 from engine import rules_adapter
-from engine.conditions import Fact, compile_predicate
+from engine.conditions import compile_predicate
 from engine.errors import CapacityError, CompileError, InputError, RulesEngineError
-from engine.rules_adapter import Ruleset, RuleSpec, build_ruleset
+from engine.ir import Fact, RuleSpec, SourceRef
+from engine.rules_adapter import Ruleset, build_ruleset
 from policy.expressions import And, Compare, Condition, FieldRef, InList, Literal, Not, Or, parse_condition
 from policy.fields import FieldType
 
@@ -40,7 +41,7 @@ def cond(text: str) -> Condition:
 
 def specs(**conditions: str | Condition) -> list[RuleSpec]:
     return [
-        RuleSpec(rule_id, cond(c) if isinstance(c, str) else c, f"rules/test.yaml:{line}")
+        RuleSpec(rule_id, cond(c) if isinstance(c, str) else c, SourceRef("rules/test.yaml", line))
         for line, (rule_id, c) in enumerate(conditions.items(), start=1)
     ]
 
@@ -359,7 +360,8 @@ def test_trap8_text_is_compared_exactly_whatever_it_contains() -> None:
     odd = ['q"uote', "back\\slash", "é✓", "line\nbreak", "", "nul\x00"]
     grade = FieldRef("customer.id", FieldType.TEXT, False)
     rules = [
-        RuleSpec(f"r{i}", Compare("==", grade, Literal(text, FieldType.TEXT)), f"t:{i}") for i, text in enumerate(odd)
+        RuleSpec(f"r{i}", Compare("==", grade, Literal(text, FieldType.TEXT)), SourceRef("t", i))
+        for i, text in enumerate(odd)
     ]
     ruleset = build(rules)
     assert ruleset.match([{"customer.id": text} for text in odd]) == [(f"r{i}",) for i in range(len(odd))]
@@ -369,7 +371,7 @@ def test_trap8_text_is_compared_exactly_whatever_it_contains() -> None:
 
 
 def test_trap9_150_range_conditions_true_at_once_are_split_into_chunks() -> None:
-    rules = [RuleSpec(f"r{i}", gt(X, i), f"t:{i}") for i in range(150)]
+    rules = [RuleSpec(f"r{i}", gt(X, i), SourceRef("t", i)) for i in range(150)]
     ruleset = build(rules)
     assert ruleset.chunk_count >= 3  # 65 conditions true at once raise error 303 and corrupt the heap
     assert ruleset.match([{"x": num(1000)}, {"x": num(3)}]) == [tuple(r.id for r in rules), ("r0", "r1", "r2")]
@@ -378,13 +380,14 @@ def test_trap9_150_range_conditions_true_at_once_are_split_into_chunks() -> None
 def test_trap9_600_rules_under_one_node_build_without_hanging() -> None:
     script = """
         from decimal import Decimal
-        from engine.rules_adapter import RuleSpec, build_ruleset
+        from engine.ir import RuleSpec, SourceRef
+        from engine.rules_adapter import build_ruleset
         from policy.expressions import And, Compare, FieldRef, Literal
         from policy.fields import FieldType
         g = FieldRef("grade", FieldType.GRADE, False)
         x = FieldRef("x", FieldType.NUMBER, True)
         rules = [RuleSpec(f"r{i}", And((Compare("==", g, Literal("A", FieldType.TEXT)),
-                 Compare("==", x, Literal(Decimal(i), FieldType.NUMBER)))), f"t:{i}") for i in range(600)]
+                 Compare("==", x, Literal(Decimal(i), FieldType.NUMBER)))), SourceRef("t", i)) for i in range(600)]
         ruleset = build_ruleset("six-hundred", rules)
         print(ruleset.chunk_count, ruleset.match([{"grade": "A", "x": Decimal(599)}]))
     """
@@ -413,7 +416,7 @@ def test_trap9_rules_reading_more_than_255_fields_are_split_by_fields() -> None:
     def all_positive(first: int) -> Condition:
         return And(tuple(gt(FieldRef(f"f.n{i}", FieldType.NUMBER, True), 0) for i in range(first, first + 100)))
 
-    rules = [RuleSpec(f"r{block}", all_positive(block * 100), f"t:{block}") for block in range(3)]
+    rules = [RuleSpec(f"r{block}", all_positive(block * 100), SourceRef("t", block)) for block in range(3)]
     ruleset = build(rules)
     assert ruleset.chunk_count == 2  # a message holds at most 255 properties
     fact: dict[str, Any] = {f"f.n{i}": num(1) for i in range(300)}
@@ -491,11 +494,12 @@ def test_trap10_a_real_engine_error_is_translated() -> None:
         from decimal import Decimal
         from engine import rules_adapter
         from engine.errors import RulesEngineError
+        from engine.ir import RuleSpec, SourceRef
         from policy.expressions import Compare, FieldRef, Literal
         from policy.fields import FieldType
         rules_adapter.STACK_BUDGET = 1000  # switch the guard off
         x = FieldRef("x", FieldType.NUMBER, True)
-        rules = [rules_adapter.RuleSpec(f"r{i}", Compare(">", x, Literal(Decimal(i), FieldType.NUMBER)), f"t:{i}")
+        rules = [RuleSpec(f"r{i}", Compare(">", x, Literal(Decimal(i), FieldType.NUMBER)), SourceRef("t", i))
                  for i in range(100)]
         ruleset = rules_adapter.build_ruleset("overflow", rules)
         try:
@@ -542,14 +546,15 @@ def test_compile_problems_are_collected_with_their_sources() -> None:
     amount = FieldRef("order.amount", FieldType.MONEY, False)
     as_text = FieldRef("order.amount", FieldType.TEXT, False)
     rules = [
-        RuleSpec("a", gt(amount, 1), "rules/test.yaml:1"),
-        RuleSpec("a", gt(amount, 2), "rules/test.yaml:2"),
-        RuleSpec("b", Compare("==", as_text, Literal("x", FieldType.TEXT)), "rules/test.yaml:3"),
+        RuleSpec("a", gt(amount, 1), SourceRef("rules/test.yaml", 1)),
+        RuleSpec("a", gt(amount, 2), SourceRef("rules/test.yaml", 2)),
+        RuleSpec("b", Compare("==", as_text, Literal("x", FieldType.TEXT)), SourceRef("rules/test.yaml", 3)),
     ]
     with pytest.raises(CompileError) as caught:
         build(rules)
     assert caught.value.code == "duplicate_rule_id"
-    assert ["rules/test.yaml:2" in caught.value.issues[0], "rules/test.yaml:3" in caught.value.issues[1]] == [
-        True,
-        True,
+    issues = caught.value.issues
+    assert [(i.file, i.line, i.path, i.code) for i in issues] == [
+        ("rules/test.yaml", 2, ("a",), "duplicate_rule_id"),
+        ("rules/test.yaml", 3, ("b",), "field_type_conflict"),
     ]
