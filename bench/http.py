@@ -69,7 +69,7 @@ ORDER: dict[str, Any] = {
     "as_of": "2026-06-30",
 }
 PATH = "/v1/decisions/order"
-SERVICE_APP = "api.http.app:create_app"
+SERVICE_APP = "api.entrypoints.http.app:create_app"
 
 
 # --- the bare baseline ------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def database(postgres: str | None) -> Iterator[str]:
 
 def decide_key(database_url: str) -> str:
     """Migrate, activate the shipped policy and create the local keys; the decide key."""
-    from api.http.app import bootstrap_database
+    from api.entrypoints.http.app import bootstrap_database
     from api.settings import Settings
 
     created = bootstrap_database(Settings(database_url=database_url), out=io.StringIO())

@@ -68,7 +68,7 @@ class Recorder:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app", default="api.http.app:create_app", help="the app factory")
+    parser.add_argument("--app", default="api.entrypoints.http.app:create_app", help="the app factory")
     parser.add_argument("--calls", action="store_true", help="also print how often each function was called")
     args = parser.parse_args()
     recorder = Recorder()

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from api.db.unit_of_work import UnitOfWork
-from api.http.app import create_app
-from api.keys import create_key
+from api.adapters.db.unit_of_work import UnitOfWork
+from api.entrypoints.http.app import create_app
+from api.service.keys import create_key
 from api.settings import Settings
 from tests.integration.conftest import throwaway_database
 

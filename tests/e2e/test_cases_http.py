@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.webhooks import verify_signature
+from api.service.webhooks import verify_signature
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.db.unit_of_work import UnitOfWork
+from api.adapters.db.unit_of_work import UnitOfWork
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
 from tests.integration.conftest import FailingCommit

@@ -10,7 +10,7 @@ import re
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.keys import PERMISSIONS
+from api.service.keys import PERMISSIONS
 from tests.e2e.conftest import KEY_ROLES, Service
 
 PUBLIC = None

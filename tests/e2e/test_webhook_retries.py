@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.http.app import create_app
+from api.entrypoints.http.app import create_app
 from api.settings import Settings
 from tests.conftest import SHIPPED
 

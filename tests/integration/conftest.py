@@ -16,9 +16,9 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from api.db.engine import create_db_engine
-from api.db.migrate import upgrade_database
-from api.db.unit_of_work import UnitOfWork
+from api.adapters.db.engine import create_db_engine
+from api.adapters.db.migrate import upgrade_database
+from api.adapters.db.unit_of_work import UnitOfWork
 
 POSTGRES_ENV = "CREDITPOLICY_TEST_POSTGRES_URL"
 REQUIRE_ENV = "CREDITPOLICY_REQUIRE_POSTGRES"  # CI sets it: PostgreSQL tests must run, never skip

@@ -13,8 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from api import versions
-from api.cases import (
+from api.adapters.db.memory import InMemoryUnitOfWork
+from api.adapters.db.records import DecisionRecord
+from api.adapters.db.unit_of_work import AbstractUnitOfWork
+from api.errors import CaseNotFound, CaseNotOpen, InvalidRequest, ReasonRequired
+from api.service import versions
+from api.service.cases import (
     CaseEffect,
     ReleaseTolerance,
     apply_case_policy,
@@ -23,11 +27,7 @@ from api.cases import (
     reject_case,
     release_case,
 )
-from api.db.memory import InMemoryUnitOfWork
-from api.db.records import DecisionRecord
-from api.db.unit_of_work import AbstractUnitOfWork
-from api.errors import CaseNotFound, CaseNotOpen, InvalidRequest, ReasonRequired
-from api.webhooks import register_webhook
+from api.service.webhooks import register_webhook
 from engine.decide import decide
 from engine.ir import CompiledPolicy
 from engine.models import OrderRequest, OrderResult

@@ -9,10 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from api import keys
-from api.cli import db_commands, key_commands, version_commands
-from api.db.engine import create_db_engine
-from api.db.unit_of_work import UnitOfWork
+from api.adapters.db.engine import create_db_engine
+from api.adapters.db.unit_of_work import UnitOfWork
+from api.entrypoints.cli import db_commands, key_commands, version_commands
+from api.service import keys
 from api.settings import get_settings
 from tests.integration.policy_texts import broken, policy_text
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from api.db import tables
-from api.db.driver import DriverStatement
-from api.db.records import CreditCaseRecord
-from api.db.sql import _row
-from api.db.unit_of_work import UnitOfWork
+from api.adapters.db import tables
+from api.adapters.db.driver import DriverStatement
+from api.adapters.db.records import CreditCaseRecord
+from api.adapters.db.sql import _row
+from api.adapters.db.unit_of_work import UnitOfWork
 from tests.integration.conftest import UowFactory
 from tests.integration.test_store import case, decision
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from api.db.records import DecisionRecord
-from api.db.unit_of_work import AbstractUnitOfWork
+from api.adapters.db.records import DecisionRecord
+from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import CustomerNotFound, InvalidRequest
-from api.grades import current_grade, grade_history, record_assessment, reviews_due
+from api.service.grades import current_grade, grade_history, record_assessment, reviews_due
 from engine.decide import decide
 from engine.ir import CompiledPolicy
 from engine.models import AssessResult

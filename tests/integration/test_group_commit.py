@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from api.db.unit_of_work import AbstractUnitOfWork, UnitOfWork
+from api.adapters.db.unit_of_work import AbstractUnitOfWork, UnitOfWork
+from api.adapters.group_commit import GroupCommitter
 from api.errors import DuplicateRecord
-from api.group_commit import GroupCommitter
 from tests.integration.conftest import FailingCommit
 from tests.integration.test_store import decision
 

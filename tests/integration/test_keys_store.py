@@ -7,9 +7,9 @@ import hashlib
 import pytest
 from sqlalchemy import Engine, select
 
-from api import keys
-from api.db import tables
+from api.adapters.db import tables
 from api.errors import KeyNameTaken
+from api.service import keys
 from tests.integration.conftest import UowFactory
 
 

@@ -1,4 +1,4 @@
-"""The Alembic migrations create exactly the schema api.db.tables describes, on both databases."""
+"""The Alembic migrations create exactly the schema api.adapters.db.tables describes, on both databases."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from api.db.engine import create_db_engine
-from api.db.migrate import alembic_config, check_database, current_revision, head_revision, upgrade_database
-from api.db.tables import metadata
+from api.adapters.db.engine import create_db_engine
+from api.adapters.db.migrate import alembic_config, check_database, current_revision, head_revision, upgrade_database
+from api.adapters.db.tables import metadata
 from api.errors import DatabaseNotReady
 
 TABLES = {

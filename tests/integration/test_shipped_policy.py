@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.entrypoints.cli import app
 from engine.cases import Case, CasesFile, coverage_of, load_cases, run_cases
 from engine.compiler import compile_policy, python_twin
 from engine.decide import canonical_json, decide

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from api.db import tables
-from api.db.records import CreditCaseRecord, CustomerRecord, DecisionRecord
-from api.db.repository import DecisionQuery
-from api.db.unit_of_work import UnitOfWork
+from api.adapters.db import tables
+from api.adapters.db.records import CreditCaseRecord, CustomerRecord, DecisionRecord
+from api.adapters.db.repository import DecisionQuery
+from api.adapters.db.unit_of_work import UnitOfWork
 from api.errors import DuplicateRecord
 from tests.integration.conftest import UowFactory
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from api import versions
-from api.db import tables
-from api.db.records import VersionRecord
+from api.adapters.db import tables
+from api.adapters.db.records import VersionRecord
 from api.errors import ActiveOverlap, FourEyes, PublishRefused, ServiceError, VersionLabelTaken
+from api.service import versions
 from policy.validate import LoadedPolicy
 from tests.integration.conftest import UowFactory
 from tests.integration.policy_texts import broken, policy_text, reformatted

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from api.db.unit_of_work import AbstractUnitOfWork
+from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import InvalidWebhook, WebhookNotFound
-from api.webhooks import (
+from api.service.webhooks import (
     CLAIM_LEASE,
     MAX_ATTEMPTS,
     DeliveryReport,

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from api.http.problems import BodyLimit, install_problem_handlers
+from api.entrypoints.http.problems import BodyLimit, install_problem_handlers
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from api import keys
-from api.db.memory import InMemoryUnitOfWork, MemoryDatabase
+from api.adapters.db.memory import InMemoryUnitOfWork, MemoryDatabase
 from api.errors import InvalidRequest, KeyNameTaken, KeyNotFound, PermissionDenied
+from api.service import keys
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 
 from api import errors
-from api.decisions import RefusedField, RequestIdReused
-from api.http import problems
-from api.registry import VersionNotApproved, VersionUnusable
+from api.entrypoints.http import problems
+from api.service.decisions.decide import RefusedField, RequestIdReused
+from api.service.registry import VersionNotApproved, VersionUnusable
 from engine.errors import EngineError, InputError
 from engine.errors import InputInvalid as InvalidBody
 from policy.errors import Issue, PolicyInvalid

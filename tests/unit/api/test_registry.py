@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from api import versions
-from api.db.memory import InMemoryUnitOfWork
-from api.db.records import VersionRecord
+from api.adapters.db.memory import InMemoryUnitOfWork
+from api.adapters.db.records import VersionRecord
 from api.errors import NoActiveVersion, VersionNotFound
-from api.registry import PolicyRegistry, VersionNotApproved, VersionUnusable
+from api.service import versions
+from api.service.registry import PolicyRegistry, VersionNotApproved, VersionUnusable
 from policy.validate import LoadedPolicy
 from tests.integration.policy_texts import policy_text
 

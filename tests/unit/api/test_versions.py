@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from api import versions
-from api.db.memory import InMemoryUnitOfWork, MemoryDatabase
-from api.db.records import VersionRecord
+from api.adapters.db.memory import InMemoryUnitOfWork, MemoryDatabase
+from api.adapters.db.records import VersionRecord
 from api.errors import (
     ActiveOverlap,
     AmbiguousVersionRef,
@@ -24,6 +23,7 @@ from api.errors import (
     VersionLabelTaken,
     VersionNotFound,
 )
+from api.service import versions
 from policy.validate import LoadedPolicy
 from tests.integration.policy_texts import broken, policy_text
 

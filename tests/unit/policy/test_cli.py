@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from api.cli.policy_commands import register
+from api.entrypoints.cli.policy_commands import register
 from policy.jsonschema import policy_json_schema
 from tests.factories import minimal_policy_yaml
 from tests.unit.policy.support import policy_with

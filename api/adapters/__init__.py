@@ -1,0 +1,1 @@
+"""The edge adapters: the database (tables, repositories, unit of work, migrations), group commit, webhook sending."""

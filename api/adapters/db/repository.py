@@ -1,0 +1,235 @@
+"""The repositories a unit of work exposes, as protocols; SQL (``sql``) and memory (``memory``) implement them.
+
+Inserts that would break a unique key raise :class:`api.errors.DuplicateRecord` — the insert, or
+for the decision log, which writes its rows together, the next read of the log or the commit;
+after that the unit of work must be rolled back before it is used again (PostgreSQL aborts the
+transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from api.adapters.db.records import (
+    ApiKeyRecord,
+    CreditCaseRecord,
+    CustomerRecord,
+    DecisionRecord,
+    GradeChangeRecord,
+    LifecycleEventRecord,
+    NewVersion,
+    VersionRecord,
+    WebhookDeliveryRecord,
+    WebhookRecord,
+)
+
+__all__ = [
+    "CaseRepository",
+    "CustomerRepository",
+    "DecisionQuery",
+    "DecisionRepository",
+    "EventRepository",
+    "GradeHistoryRepository",
+    "KeyRepository",
+    "VersionRepository",
+    "WebhookRepository",
+]
+
+
+class VersionRepository(Protocol):
+    """Stored policy versions; content never changes after ``add``, only ``status`` does."""
+
+    def add(self, version: NewVersion, status: str = "draft") -> VersionRecord: ...
+
+    def get(self, version_id: int) -> VersionRecord | None: ...
+
+    def get_by_sha256(self, sha256: str) -> VersionRecord | None: ...
+
+    def find_by_label(self, label: str, policy_id: str | None = None) -> list[VersionRecord]: ...
+
+    def find_by_sha256_prefix(self, prefix: str) -> list[VersionRecord]: ...
+
+    def list(self, policy_id: str | None = None, *, for_update: bool = False) -> list[VersionRecord]:
+        """By policy, then effective_from, then id; ``for_update`` locks the rows (PostgreSQL)."""
+        ...
+
+    def set_status(self, version_id: int, status: str) -> VersionRecord: ...
+
+
+class EventRepository(Protocol):
+    """The append-only lifecycle log of policy versions."""
+
+    def add(self, version_id: int, event: str, actor: str, reason: str, at: dt.datetime) -> LifecycleEventRecord: ...
+
+    def for_version(self, version_id: int) -> list[LifecycleEventRecord]:
+        """Oldest first."""
+        ...
+
+    def list(self, policy_id: str | None = None) -> list[LifecycleEventRecord]:
+        """Every event (of one policy's versions), oldest first."""
+        ...
+
+
+class KeyRepository(Protocol):
+    """API keys: a name, a role and the sha256 of the secret."""
+
+    def add(self, name: str, role: str, key_prefix: str, key_hash: str, created_at: dt.datetime) -> ApiKeyRecord: ...
+
+    def get_by_name(self, name: str) -> ApiKeyRecord | None: ...
+
+    def get_by_prefix(self, key_prefix: str) -> ApiKeyRecord | None: ...
+
+    def list(self) -> list[ApiKeyRecord]: ...
+
+    def revoke(self, name: str, at: dt.datetime) -> ApiKeyRecord:
+        """Set revoked_at unless already set; the key must exist."""
+        ...
+
+
+@dataclass(frozen=True)
+class DecisionQuery:
+    """Filters and a keyset page of the log; ``after`` is the (created_at, decision_id) of the last row seen."""
+
+    customer_id: str | None = None
+    kind: str | None = None
+    outcome: str | None = None
+    since: dt.datetime | None = None  # inclusive
+    until: dt.datetime | None = None  # exclusive
+    policy_sha256: str | None = None
+    limit: int = 100
+    after: tuple[dt.datetime, str] | None = None
+    newest_first: bool = True
+
+
+class DecisionRepository(Protocol):
+    """The append-only decision log."""
+
+    def add(self, decision: DecisionRecord) -> None: ...
+
+    def get(self, decision_id: str) -> DecisionRecord | None: ...
+
+    def get_by_request_id(self, request_id: str) -> DecisionRecord | None: ...
+
+    def query(self, query: DecisionQuery) -> list[DecisionRecord]: ...
+
+
+class CaseRepository(Protocol):
+    """Credit cases opened by held orders; at most one open case per (customer, order reference)."""
+
+    def add(self, case: CreditCaseRecord) -> None: ...
+
+    def get(self, case_id: str, *, for_update: bool = False) -> CreditCaseRecord | None:
+        """``for_update`` locks the row (PostgreSQL) so concurrent resolutions run one after the other."""
+        ...
+
+    def find_open(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None: ...
+
+    def latest_for_order(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None:
+        """The most recently opened case of the order, whatever its status."""
+        ...
+
+    def list(
+        self,
+        status: str | None = None,
+        customer_id: str | None = None,
+        limit: int = 100,
+        after: tuple[dt.datetime, str] | None = None,
+    ) -> list[CreditCaseRecord]:
+        """Newest first; ``after`` is the (opened_at, case_id) of the last case of the previous page."""
+        ...
+
+    def resolve(
+        self,
+        case_id: str,
+        *,
+        status: str,
+        resolved_by: str,
+        resolved_at: dt.datetime,
+        reason: str,
+        release_until: dt.date | None = None,
+        release_amount_max: Decimal | None = None,
+    ) -> CreditCaseRecord: ...
+
+
+class WebhookRepository(Protocol):
+    """URLs to notify of case events, and the outbox of deliveries to them."""
+
+    def add(
+        self, url: str, events: Sequence[str], created_by: str, created_at: dt.datetime, secret: str | None = None
+    ) -> WebhookRecord: ...
+
+    def get(self, webhook_id: int) -> WebhookRecord | None: ...
+
+    def for_event(self, event: str) -> list[WebhookRecord]: ...
+
+    def remove(self, webhook_id: int) -> bool:
+        """Delete the webhook and its deliveries (delivered or not)."""
+        ...
+
+    def add_delivery(
+        self, webhook_id: int, event: str, payload_json: str, created_at: dt.datetime
+    ) -> WebhookDeliveryRecord:
+        """Queue an event for a webhook, due at once."""
+        ...
+
+    def due_deliveries(self, now: dt.datetime, limit: int = 100) -> list[WebhookDeliveryRecord]:
+        """Undelivered rows whose next attempt is at or before ``now``, oldest first."""
+        ...
+
+    def claim_delivery(self, delivery_id: int, now: dt.datetime, lease_until: dt.datetime) -> bool:
+        """Count an attempt and push the next one to ``lease_until``, if still due; False if another worker won."""
+        ...
+
+    def finish_attempt(
+        self,
+        delivery_id: int,
+        *,
+        delivered_at: dt.datetime | None,
+        last_error: str | None,
+        next_attempt_at: dt.datetime | None,
+    ) -> None:
+        """Record how a claimed attempt ended."""
+        ...
+
+    def deliveries(self, webhook_id: int | None = None, limit: int = 100) -> list[WebhookDeliveryRecord]:
+        """The outbox (of one webhook), oldest first."""
+        ...
+
+    def list(self) -> list[WebhookRecord]: ...
+
+
+class GradeHistoryRepository(Protocol):
+    """Every grade given to a customer, append-only."""
+
+    def add(
+        self,
+        customer_id: str,
+        *,
+        old_grade: str | None,
+        new_grade: str,
+        score: Decimal,
+        policy_sha256: str,
+        decided_at: dt.datetime,
+        next_review: dt.date | None,
+        decision_id: str | None,
+    ) -> GradeChangeRecord: ...
+
+    def for_customer(self, customer_id: str) -> list[GradeChangeRecord]:
+        """Oldest first."""
+        ...
+
+
+class CustomerRepository(Protocol):
+    """The latest assessment per customer."""
+
+    def get(self, customer_id: str) -> CustomerRecord | None: ...
+
+    def upsert(self, customer: CustomerRecord) -> None: ...
+
+    def due(self, on: dt.date, limit: int = 1000) -> list[CustomerRecord]:
+        """Customers whose next review is on or before ``on``, most overdue first."""
+        ...

@@ -1,0 +1,219 @@
+"""The tables, as SQLAlchemy Core metadata; migrations create them, this module only describes them.
+
+JSON is stored as TEXT (portable, and the service never queries inside it); timestamps are UTC
+(:class:`UTCDateTime`); money and scores are exact (:class:`ExactDecimal`); dates are ISO dates.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from api.adapters.db.types import ExactDecimal, UTCDateTime
+
+__all__ = [
+    "API_KEY_ROLES",
+    "CASE_STATUSES",
+    "LIFECYCLE_EVENTS",
+    "VERSION_STATUSES",
+    "api_keys",
+    "credit_cases",
+    "customers",
+    "decisions",
+    "grade_history",
+    "lifecycle_events",
+    "metadata",
+    "policy_versions",
+    "WEBHOOK_EVENTS",
+    "webhook_deliveries",
+    "webhooks",
+]
+
+VERSION_STATUSES = ("draft", "approved", "active", "retired")
+LIFECYCLE_EVENTS = ("published", "approved", "activated", "retired", "rolled_back")
+API_KEY_ROLES = ("decide", "author", "approve", "audit", "admin")
+CASE_STATUSES = ("open", "released", "rejected")
+WEBHOOK_EVENTS = ("case.opened", "case.released", "case.rejected")
+
+# Named constraints make migrations reproducible across SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _decision_fk() -> ForeignKey:
+    # Checked at commit, not per statement (migration 0002): the decision service learns the final
+    # outcome from the case it opens, so it logs the decision after the case row is written.
+    return ForeignKey("decisions.decision_id", deferrable=True, initially="DEFERRED")
+
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("source_text", Text, nullable=False),
+    Column("source_file", String(500), nullable=False),
+    Column("canonical_json", Text, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date, nullable=True),
+    Column("author", String(200), nullable=False),
+    Column("change_note", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("policy_id", "label"),
+    CheckConstraint(_one_of("status", VERSION_STATUSES), name="status"),
+    Index(None, "policy_id", "status"),
+)
+
+lifecycle_events = Table(
+    "lifecycle_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version_id", Integer, ForeignKey("policy_versions.id"), nullable=False, index=True),
+    Column("event", String(16), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint(_one_of("event", LIFECYCLE_EVENTS), name="event"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("key_prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    CheckConstraint(_one_of("role", API_KEY_ROLES), name="role"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False, index=True),
+    Column("request_id", String(200), nullable=True, unique=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("customer_id", String(64), nullable=True, index=True),
+    Column("outcome", String(32), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("caller", String(100), nullable=False),
+    Column("policy_id", String(64), nullable=False),
+    Column("policy_sha256", String(64), nullable=False, index=True),
+    Column("policy_label", String(64), nullable=False),
+    Column("input_json", Text, nullable=False),
+    Column("output_json", Text, nullable=False),
+    Column("trace_json", Text, nullable=True),
+)
+
+credit_cases = Table(
+    "credit_cases",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("order_ref", String(200), nullable=False),
+    Column("order_amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("decision_id", String(36), _decision_fk(), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("resolved_by", String(100), nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("release_until", Date, nullable=True),
+    Column("release_amount_max", ExactDecimal, nullable=True),
+    CheckConstraint(_one_of("status", CASE_STATUSES), name="status"),
+    Index(None, "customer_id", "order_ref"),
+    # At most one open case per order: a re-submitted order under a new id finds this one.
+    Index(
+        "uq_credit_cases_open_order",
+        "customer_id",
+        "order_ref",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event names
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("secret", String(100), nullable=True),  # HMAC signing key (migration 0002), see WebhookRecord
+)
+
+# The outbox: one row per (event, webhook), written in the transaction of the case change.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("event", String(32), nullable=False),
+    Column("payload_json", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True, index=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    CheckConstraint(_one_of("event", WEBHOOK_EVENTS), name="event"),
+)
+
+grade_history = Table(
+    "grade_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("old_grade", String(64), nullable=True),
+    Column("new_grade", String(64), nullable=False),
+    Column("score", ExactDecimal, nullable=False),
+    Column("policy_sha256", String(64), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("next_review", Date, nullable=True),
+    Column("decision_id", String(36), _decision_fk(), nullable=True),
+    Index(None, "customer_id", "decided_at"),
+)
+
+# The latest assessment of each customer; `reviews due` reads next_review from here.
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(64), primary_key=True),
+    Column("grade", String(64), nullable=False),
+    Column("score", ExactDecimal, nullable=False),
+    Column("credit_limit", ExactDecimal, nullable=False),  # "limit" is an SQL keyword
+    Column("next_review", Date, nullable=True, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Where requests come in: the HTTP API (FastAPI) and the command line (Typer)."""

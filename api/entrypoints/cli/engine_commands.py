@@ -1,0 +1,119 @@
+"""CLI: `creditpolicy test` (policy test cases) and `creditpolicy decide` (one decision, with --explain)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.service import policy_cases
+from engine.decide import DECISION_KINDS
+from engine.errors import EngineError
+from policy.errors import PolicyInvalid
+
+__all__ = ["register"]
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(message, markup=False)
+    return typer.Exit(code)
+
+
+def test_command(
+    path: Path = typer.Argument(Path("rules"), help="A *.cases.yaml file or a directory searched for them."),
+    coverage: bool = typer.Option(True, help="Report what of the policy the cases did not exercise."),
+) -> None:
+    """Run policy test cases (input → expected output); exit 0 all pass, 1 failures, 2 usage."""
+    try:
+        files = policy_cases.find_cases_files(path)
+    except policy_cases.InputFileError as exc:
+        raise _fail(f"error: {exc}", 2) from None
+    if not files:
+        raise _fail(f"error: no *.cases.yaml under {path}", 2)
+    failed = 0
+    for file in files:
+        try:
+            report = policy_cases.run_cases_file(file)
+        except (PolicyInvalid, policy_cases.InputFileError, EngineError) as exc:
+            out.print(str(exc), markup=False)
+            failed += 1
+            continue
+        for o in report.failed:
+            out.print(f"{file}:{o.line} FAIL {o.case_id} [{o.kind}]", markup=False)
+            for m in o.mismatches:
+                out.print(f"    {m}", markup=False)
+        passed = len(report.outcomes) - len(report.failed)
+        out.print(f"{file}: {passed} passed, {len(report.failed)} failed", markup=False)
+        if coverage:
+            cov = report.coverage
+            share = len(cov.universe) - len(cov.missing)
+            out.print(f"  coverage: {share}/{len(cov.universe)} policy elements exercised", markup=False)
+            for item in cov.missing:
+                out.print(f"    not exercised: {item}", markup=False)
+        failed += len(report.failed)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _explain(trace: dict[str, Any]) -> None:
+    policy = trace["policy"]
+    out.print(f"policy {policy['id']} {policy['version']} sha256 {policy['sha256']} ({policy['file']})", markup=False)
+    rules = Table("rule fired", "source", title="Rules")
+    for r in trace.get("rules_fired", []):
+        rules.add_row(r["id"], r.get("source") or "")
+    out.print(rules)
+    if trace.get("factors"):
+        factors = Table("factor", "group", "input", "value", "points", "weight", "weighted", title="Scorecard")
+        for f in trace["factors"]:
+            factors.add_row(f["id"], f["group"], f["input"], str(f["value"]), f["points"], f["weight"], f["weighted"])
+        out.print(factors)
+        out.print(f"score {trace['score']} → grade band {trace['grade_band']}", markup=False)
+    limit = trace.get("limit")
+    if isinstance(limit, dict) and "methods" in limit:
+        steps = Table("step", "detail", "amount", title=f"Limit for grade {limit['grade']}")
+        for m in limit["methods"]:
+            detail = m["method"] + (f" {m['pct']} of {m['basis']} = {m['basis_value']}" if "pct" in m else "")
+            steps.add_row("method", detail, m["amount"])
+        steps.add_row("base", limit["combine"], limit["base"])
+        for c in limit["caps"]:
+            steps.add_row("cap", c["cap"] + (" (binds)" if c["bound"] else ""), c["amount"])
+        steps.add_row("rounding", f"{limit['rounding']['mode']} to {limit['rounding']['step']}", limit["limit"])
+        out.print(steps)
+    for key in sorted(set(trace) - {"policy", "rules_fired", "factors", "score", "grade_band", "limit", "kind"}):
+        out.print(f"{key}: {json.dumps(trace[key], sort_keys=True, ensure_ascii=False)}", markup=False)
+
+
+def decide_command(
+    kind: str = typer.Argument(..., help=f"One of: {', '.join(DECISION_KINDS)}."),
+    policy: Path = typer.Option(..., "--policy", help="The policy YAML file."),
+    input_file: Path = typer.Option(..., "--input", help="The decision input as a JSON file."),
+    explain: bool = typer.Option(False, "--explain", help="Also print the trace as readable tables."),
+) -> None:
+    """Evaluate one decision; exit 0 ok, 1 invalid policy, 2 bad arguments or input."""
+    if kind not in DECISION_KINDS:
+        raise _fail(f"error: unknown decision kind {kind!r} (one of {', '.join(DECISION_KINDS)})", 2)
+    try:
+        payload = policy_cases.read_json_file(input_file)
+        _, compiled = policy_cases.compile_file(policy)
+    except policy_cases.InputFileError as exc:
+        raise _fail(f"error: {exc}", 2) from None
+    except PolicyInvalid as exc:
+        raise _fail(str(exc), 1) from None
+    try:
+        decision = policy_cases.decide_with(compiled, kind, payload)
+    except EngineError as exc:
+        raise _fail(f"error: {input_file}: {exc} [{exc.code}]", 2) from None
+    out.print(json.dumps(decision.output(), indent=2, sort_keys=True, ensure_ascii=False), markup=False)
+    if explain:
+        _explain(decision.trace)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test")(test_command)
+    app.command("decide")(decide_command)

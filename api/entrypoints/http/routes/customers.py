@@ -1,0 +1,147 @@
+"""Grade management routes: a customer's grade history, and the customers whose review is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.openapi.models import Example
+from pydantic import BaseModel, Field
+
+from api.adapters.db.records import CustomerRecord, GradeChangeRecord
+from api.adapters.db.unit_of_work import AbstractUnitOfWork
+from api.entrypoints.http.deps import ReadUowDep, require
+from api.entrypoints.http.problems import Problem
+from api.entrypoints.http.routes.cases import PRINTABLE
+from api.service import grades
+from api.service.keys import Caller
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["grades"])
+
+GradeReader = Annotated[Caller, Depends(require("read_grades"))]
+CustomerId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE,
+        description="The customer's id, as assessed.",
+        openapi_examples={"customer": Example(summary="A customer", value="C-1001")},
+    ),
+]
+
+
+class PolicyVersionOut(BaseModel):
+    sha256: str
+    version: str | None = Field(description="The version label; null if that version is not stored here.")
+
+
+class GradeChangeOut(BaseModel):
+    old_grade: str | None = Field(description="Null for the customer's first assessment.")
+    new_grade: str
+    score: str = Field(examples=["78.50"])
+    policy: PolicyVersionOut
+    decided_at: dt.datetime
+    next_review: dt.date | None
+    decision_id: str | None
+
+
+class CurrentGradeOut(BaseModel):
+    grade: str
+    score: str
+    credit_limit: str = Field(examples=["1500000.00"])
+    next_review: dt.date | None
+    updated_at: dt.datetime = Field(description="When the latest assessment was made.")
+
+
+class GradeHistoryOut(BaseModel):
+    customer_id: str
+    current: CurrentGradeOut | None
+    changes: list[GradeChangeOut] = Field(description="Oldest first; only assessments that changed the grade.")
+
+
+class ReviewDueOut(CurrentGradeOut):
+    customer_id: str
+    days_overdue: int = Field(description="Days from `next_review` to the date asked about (0: due that day).")
+
+
+class ReviewsDueOut(BaseModel):
+    on: dt.date
+    customers: list[ReviewDueOut] = Field(description="Most overdue first.")
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (401, 403, *statuses)}
+
+
+def _current(customer: CustomerRecord) -> dict[str, Any]:
+    return {
+        "grade": customer.grade,
+        "score": str(customer.score),
+        "credit_limit": str(customer.credit_limit),
+        "next_review": customer.next_review,
+        "updated_at": customer.updated_at,
+    }
+
+
+def _change(uow: AbstractUnitOfWork, change: GradeChangeRecord, labels: dict[str, str | None]) -> GradeChangeOut:
+    if change.policy_sha256 not in labels:
+        version = uow.versions.get_by_sha256(change.policy_sha256)
+        labels[change.policy_sha256] = version.label if version is not None else None
+    return GradeChangeOut(
+        old_grade=change.old_grade,
+        new_grade=change.new_grade,
+        score=str(change.score),
+        policy=PolicyVersionOut(sha256=change.policy_sha256, version=labels[change.policy_sha256]),
+        decided_at=change.decided_at,
+        next_review=change.next_review,
+        decision_id=change.decision_id,
+    )
+
+
+@router.get("/v1/customers/{customer_id}/grades", response_model=GradeHistoryOut, responses=_problems(404))
+def customer_grades(customer_id: CustomerId, uow: ReadUowDep, caller: GradeReader) -> GradeHistoryOut:
+    """A customer's grade changes over time (old and new grade, score, policy version, date) and current grade.
+
+    Every assessment decision updates the current grade; one that changes the grade adds a change.
+    """
+    changes = grades.grade_history(uow, customer_id)
+    current = grades.current_grade(uow, customer_id)
+    labels: dict[str, str | None] = {}
+    return GradeHistoryOut(
+        customer_id=customer_id,
+        current=CurrentGradeOut(**_current(current)) if current is not None else None,
+        changes=[_change(uow, c, labels) for c in changes],
+    )
+
+
+@router.get("/v1/reviews/due", response_model=ReviewsDueOut, responses=_problems(422))
+def reviews_due(
+    uow: ReadUowDep,
+    caller: GradeReader,
+    on: Annotated[
+        dt.date | None,
+        Query(
+            description="ISO date; today (UTC) when omitted.",
+            openapi_examples={"month_end": Example(summary="Due by the end of June", value="2026-06-30")},
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=grades.MAX_DUE)] = 100,
+) -> ReviewsDueOut:
+    """Customers whose next grade review falls on or before `on`: grades are reviewed at least quarterly."""
+    day = on or uow.now().date()
+    due = grades.reviews_due(uow, day, limit)
+    return ReviewsDueOut(
+        on=day,
+        customers=[
+            ReviewDueOut(
+                customer_id=c.customer_id,
+                days_overdue=(day - c.next_review).days if c.next_review is not None else 0,
+                **_current(c),
+            )
+            for c in due
+        ],
+    )

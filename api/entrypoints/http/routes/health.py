@@ -1,0 +1,67 @@
+"""Health routes for orchestrators and scrapers: liveness, readiness, Prometheus metrics (no key needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from api.adapters.db.migrate import check_database, current_revision
+from api.adapters.db.unit_of_work import UnitOfWork
+from api.entrypoints.http.deps import ClockDep, EngineDep, MetricsDep, RegistryDep
+from api.entrypoints.http.problems import Problem, problem_response
+from api.errors import ServiceError
+from engine.models import PolicyRef
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+
+class LiveOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    status: str
+    schema_revision: str | None
+    policy: PolicyRef
+
+
+@router.get("/healthz", response_model=LiveOut)
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers. Checks nothing else, so a slow database never restarts it."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={503: {"model": Problem, "content": {"application/problem+json": {}}}},
+)
+def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock: ClockDep) -> Any:
+    """Readiness: the database answers at the newest schema and a version of the default policy is
+    active today and compiles. Otherwise 503 (`database_unavailable`, `database_not_ready`, `not_ready`)."""
+    try:
+        check_database(engine)
+        with UnitOfWork(engine, read_only=True) as uow:
+            version, _ = registry.for_request(uow, None, clock().date(), None)
+    except (OperationalError, InterfaceError) as exc:
+        return problem_response("database_unavailable", f"the database does not answer: {exc.orig}", status=503)
+    except ServiceError as error:
+        code = "database_not_ready" if error.code == "database_not_ready" else "not_ready"
+        return problem_response(code, f"not ready: {error.message}", status=503)
+    metrics.policy_in_use((version.policy_id, version.label, version.sha256))
+    policy = {"id": version.policy_id, "version": version.label, "sha256": version.sha256}
+    return {"status": "ready", "schema_revision": current_revision(engine), "policy": policy}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(metrics: MetricsDep, request: Request) -> Response:
+    """Prometheus metrics (text format 0.0.4): decisions by kind and outcome, latency, policy versions
+    in use, and how the decision log was committed (groups of concurrent decisions or one by one)."""
+    text = metrics.render(request.app.state.group_commit.counters())
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,318 @@
+"""Policy versions: publish, approve, activate (and roll back), retire, look up, resolve by date.
+
+Lifecycle::
+
+    publish ──> draft ──approve──> approved ──activate──> active ──retire──> retired
+                 (another person)        │                  ▲  │                 │
+                                         └──retire──> retired  └──activate───────┘ (rollback)
+
+Rules, all enforced here and recorded as lifecycle events (who, when, what, why):
+
+* **Publish** validates the policy and runs its test cases; any problem refuses it and nothing is
+  stored. The same content (same canonical sha256) again is a no-op returning the stored version;
+  the same policy id and label with other content is refused (``version_label_taken``).
+* **Approve** moves a draft to approved; the approver must be neither the key that published it
+  nor the author named in the file (``four_eyes``).
+* **Timeline.** The active versions of a policy form a timeline ordered by ``effective_from``:
+  each is *in force* from its ``effective_from`` until the day before the next active version's
+  ``effective_from``, or its own ``effective_to``, whichever comes first. So in-force periods never
+  overlap, activation takes effect at ``effective_from`` (activate ahead of time and the switch
+  happens on that date), and a version only ever hands over to a later one — it does not resume
+  after a later version's ``effective_to`` (publish a new version for that).
+* **Activate** an approved version X (never active before):
+
+  - an active version starting earlier stays active and hands over to X at X's
+    ``effective_from`` (nothing about it changes; its history says so through X's event);
+  - an active version starting the same day is replaced: it is retired (``retired`` event);
+  - an active version starting later but inside X's range is refused (``active_overlap``):
+    X would silently cancel a change already scheduled; retire that version first, or publish
+    X with an ``effective_to`` before it.
+
+* **Rollback** = activating a version that was active before (status retired, or still active
+  but handed over to a later version): every active version starting inside its range is
+  retired, and the version records ``rolled_back``. History is never rewritten: rows keep their
+  content, only their status changes, and every step is an event.
+* **Retire** takes an approved or active version out of use; the active version before it (if
+  any) then stays in force until the next one, as the timeline rule says.
+* **As of** a date, the deciding version is the active one in force on that date
+  (``no_active_version`` otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from api.adapters.db.records import LifecycleEventRecord, NewVersion, VersionRecord
+from api.adapters.db.unit_of_work import AbstractUnitOfWork
+from api.errors import (
+    ActiveOverlap,
+    AmbiguousVersionRef,
+    DuplicateRecord,
+    FourEyes,
+    InvalidRequest,
+    InvalidTransition,
+    NoActiveVersion,
+    PublishRefused,
+    VersionLabelTaken,
+    VersionNotFound,
+)
+from policy.errors import PolicyInvalid
+from policy.validate import LoadedPolicy, load_policy
+from policy.versioning import canonical_json, content_hash
+
+__all__ = [
+    "InForce",
+    "RunCases",
+    "activate",
+    "approve",
+    "events",
+    "get_version",
+    "in_force",
+    "list_versions",
+    "publish",
+    "resolve_as_of",
+    "retire",
+]
+
+# Runs a policy's own test cases; returns one message per failing case (empty: all pass).
+RunCases = Callable[[LoadedPolicy], list[str]]
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_PREFIX = re.compile(r"^[0-9a-f]{8,63}$")
+
+
+@dataclass(frozen=True)
+class InForce:
+    """An active version and the days it decides: [start, end], end None for open-ended."""
+
+    version: VersionRecord
+    start: dt.date
+    end: dt.date | None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+def _required(value: str, what: str, longest: int | None = None) -> str:
+    if not value or not value.strip():
+        raise InvalidRequest(f"{what} is required", code=f"{what}_required")
+    if longest is not None and len(value.strip()) > longest:
+        raise InvalidRequest(f"{what} is longer than {longest} characters", code=f"{what}_too_long")
+    return value.strip()
+
+
+def _actor(value: str) -> str:
+    return _required(value, "actor", 100)  # the width of the created_by and actor columns
+
+
+def publish(
+    uow: AbstractUnitOfWork, text: str, file: str, actor: str, run_cases: RunCases
+) -> tuple[VersionRecord, bool]:
+    """Store a policy as a draft after validating it and running its cases; ``created`` is False for known content."""
+    actor, file = _actor(actor), _required(file, "file", 500)
+    try:
+        loaded = load_policy(text, file)
+    except PolicyInvalid as invalid:
+        count = len(invalid.issues)
+        raise PublishRefused(
+            f"{file}: the policy has {count} problem{'s' * (count != 1)}; nothing was stored",
+            code="policy_invalid",
+            issues=[issue.to_dict() for issue in invalid.issues],
+        ) from None
+    sha256 = content_hash(loaded.policy)
+    existing = uow.versions.get_by_sha256(sha256)
+    if existing is not None:
+        return existing, False
+    meta = loaded.policy.policy
+    _check_label_free(uow, meta.id, meta.version, sha256)
+    failures = run_cases(loaded)
+    if failures:
+        count = len(failures)
+        raise PublishRefused(
+            f"{file}: {count} test case{'s' * (count != 1)} of the policy failed; nothing was stored",
+            code="policy_tests_failed",
+            issues=[{"code": "policy_test_failed", "message": failure} for failure in failures],
+        )
+    now = uow.now()
+    new = NewVersion(
+        policy_id=meta.id,
+        label=meta.version,
+        sha256=sha256,
+        source_text=text,
+        source_file=file,
+        canonical_json=canonical_json(loaded.policy),
+        effective_from=meta.effective_from,
+        effective_to=meta.effective_to,
+        author=meta.author,
+        change_note=meta.change_note,
+        created_by=actor,
+        created_at=now,
+    )
+    try:
+        record = uow.versions.add(new)
+    except DuplicateRecord:
+        # A concurrent publish stored it first: same content is the no-op, other content the conflict.
+        uow.rollback()
+        existing = uow.versions.get_by_sha256(sha256)
+        if existing is not None:
+            return existing, False
+        _check_label_free(uow, meta.id, meta.version, sha256)
+        raise
+    uow.events.add(record.id, "published", actor, meta.change_note, now)
+    uow.commit()
+    return record, True
+
+
+def _check_label_free(uow: AbstractUnitOfWork, policy_id: str, label: str, sha256: str) -> None:
+    for taken in uow.versions.find_by_label(label, policy_id):
+        raise VersionLabelTaken(
+            f"policy {policy_id} already has a version {label} with different content "
+            f"(sha256 {taken.sha256[:12]}, this one {sha256[:12]}); raise `version` in the file"
+        )
+
+
+def _same_person(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def approve(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> VersionRecord:
+    """Draft → approved, by someone other than who published or wrote it."""
+    actor, reason = _actor(actor), _required(reason, "reason")
+    version = get_version(uow, ref)
+    if version.status != "draft":
+        raise InvalidTransition(f"{_name(version)} is {version.status}; only a draft can be approved")
+    if _same_person(actor, version.created_by) or _same_person(actor, version.author):
+        raise FourEyes(f"{actor} published or wrote {_name(version)}; another person must approve it")
+    record = uow.versions.set_status(version.id, "approved")
+    uow.events.add(version.id, "approved", actor, reason, uow.now())
+    uow.commit()
+    return record
+
+
+def activate(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> VersionRecord:
+    """Put a version in force from its effective_from (first activation or rollback; see the module doc)."""
+    actor, reason = _actor(actor), _required(reason, "reason")
+    target = get_version(uow, ref)
+    # Lock every version of the policy so concurrent activations run one after the other.
+    versions = {v.id: v for v in uow.versions.list(target.policy_id, for_update=True)}
+    target = versions[target.id]
+    history = {e.event for e in uow.events.for_version(target.id)}
+    was_active = bool(history & {"activated", "rolled_back"})
+    if target.status == "draft":
+        raise InvalidTransition(f"{_name(target)} is a draft; it must be approved before it is activated")
+    if target.status == "retired" and "approved" not in history:
+        raise InvalidTransition(f"{_name(target)} was never approved; it cannot be activated")
+    others = [v for v in versions.values() if v.status == "active" and v.id != target.id]
+    starting_inside = [v for v in others if target.covers(v.effective_from)]
+    if target.status == "active" and not starting_inside:
+        raise InvalidTransition(f"{_name(target)} is already active and in force over its whole range")
+    if not was_active:
+        later = [v for v in starting_inside if v.effective_from > target.effective_from]
+        if later:
+            raise ActiveOverlap(
+                "; ".join(
+                    f"{_name(v)} is active from {v.effective_from} and {_name(target)} "
+                    f"(from {target.effective_from}, to {target.effective_to or 'open end'}) would cancel it: "
+                    "retire it first, or publish this version with an effective_to before that date"
+                    for v in later
+                )
+            )
+    now = uow.now()
+    event = "rolled_back" if was_active else "activated"
+    for replaced in starting_inside:
+        uow.versions.set_status(replaced.id, "retired")
+        why = "rolled back to" if was_active else "replaced by"
+        uow.events.add(replaced.id, "retired", actor, f"{why} {_name(target)}: {reason}", now)
+    record = uow.versions.set_status(target.id, "active")
+    uow.events.add(target.id, event, actor, reason, now)
+    _check_no_overlap(uow.versions.list(target.policy_id))
+    uow.commit()
+    return record
+
+
+def retire(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> VersionRecord:
+    """Approved or active → retired; the version stays stored and can be activated again (rollback)."""
+    actor, reason = _actor(actor), _required(reason, "reason")
+    version = get_version(uow, ref)
+    if version.status not in ("approved", "active"):
+        raise InvalidTransition(f"{_name(version)} is {version.status}; only approved or active versions are retired")
+    record = uow.versions.set_status(version.id, "retired")
+    uow.events.add(version.id, "retired", actor, reason, uow.now())
+    uow.commit()
+    return record
+
+
+def list_versions(uow: AbstractUnitOfWork, policy_id: str | None = None) -> list[VersionRecord]:
+    """Every stored version (of one policy), by policy and effective_from."""
+    return uow.versions.list(policy_id)
+
+
+def get_version(uow: AbstractUnitOfWork, ref: str, policy_id: str | None = None) -> VersionRecord:
+    """The version a reference names: a full sha256, a label, or a unique sha256 prefix of 8+ hex digits."""
+    ref = ref.strip()
+    if _SHA256.match(ref):
+        found = uow.versions.get_by_sha256(ref)
+        if found is not None and policy_id in (None, found.policy_id):
+            return found
+    matches = uow.versions.find_by_label(ref, policy_id)
+    if not matches and _SHA256_PREFIX.match(ref):
+        matches = [v for v in uow.versions.find_by_sha256_prefix(ref) if policy_id in (None, v.policy_id)]
+    if len(matches) > 1:
+        names = ", ".join(_name(v) for v in matches)
+        raise AmbiguousVersionRef(f"{ref!r} matches {names}; give the policy id or more of the sha256")
+    if not matches:
+        raise VersionNotFound(f"no policy version matches {ref!r} (a label, a sha256 or 8+ of its first hex digits)")
+    return matches[0]
+
+
+def events(uow: AbstractUnitOfWork, ref: str, policy_id: str | None = None) -> list[LifecycleEventRecord]:
+    """The lifecycle events of one version, oldest first."""
+    return uow.events.for_version(get_version(uow, ref, policy_id).id)
+
+
+def in_force(uow: AbstractUnitOfWork, policy_id: str) -> list[InForce]:
+    """The active versions of a policy with the days each decides, in date order."""
+    return _timeline(uow.versions.list(policy_id))
+
+
+def resolve_as_of(uow: AbstractUnitOfWork, policy_id: str, as_of: dt.date) -> VersionRecord:
+    """The active version of ``policy_id`` in force on ``as_of``; raises NoActiveVersion."""
+    for period in in_force(uow, policy_id):
+        if period.covers(as_of):
+            return period.version
+    raise NoActiveVersion(f"no active version of policy {policy_id} is in force on {as_of.isoformat()}")
+
+
+def _timeline(versions: list[VersionRecord]) -> list[InForce]:
+    active = sorted((v for v in versions if v.status == "active"), key=lambda v: (v.effective_from, v.id))
+    _check_no_overlap(active)
+    periods = []
+    for index, version in enumerate(active):
+        successor = active[index + 1] if index + 1 < len(active) else None
+        end = version.effective_to
+        if successor is not None:
+            handover = successor.effective_from - dt.timedelta(days=1)
+            end = handover if end is None else min(end, handover)
+        periods.append(InForce(version, version.effective_from, end))
+    return periods
+
+
+def _check_no_overlap(versions: list[VersionRecord]) -> None:
+    """Two active versions starting the same day would both claim it: only a concurrent writer can cause this."""
+    starts: dict[tuple[str, dt.date], VersionRecord] = {}
+    for version in versions:
+        if version.status != "active":
+            continue
+        key = (version.policy_id, version.effective_from)
+        if key in starts:
+            raise ActiveOverlap(
+                f"{_name(starts[key])} and {_name(version)} are both active from {version.effective_from}"
+            )
+        starts[key] = version
+
+
+def _name(version: VersionRecord) -> str:
+    return f"{version.policy_id} {version.label} ({version.sha256[:12]})"
