@@ -92,7 +92,7 @@ class InputInvalid(EngineError):
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{e['pointer'] or '/'}: {e['message']}" for e in errors))
+        super().__init__("; ".join(f"{e.get('pointer') or e.get('parameter') or '/'}: {e['message']}" for e in errors))
 
 
 class InputError(EngineError):

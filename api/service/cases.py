@@ -36,22 +36,19 @@ the same transaction (:mod:`api.webhooks`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from functools import lru_cache
 from typing import Any
 
 from api.adapters.db.records import CreditCaseRecord, VersionRecord
 from api.adapters.db.tables import CASE_STATUSES
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import CaseNotFound, CaseNotOpen, InvalidRequest, ReasonRequired, VersionNotFound
-from api.service.registry import PolicyRegistry
+from api.service.pagination import Page, decode_cursor, encode_cursor
 from api.service.webhooks import enqueue_event
 from engine.ir import CompiledPolicy
 from engine.models import OrderRequest, OrderResult
@@ -59,7 +56,6 @@ from engine.models import OrderRequest, OrderResult
 __all__ = [
     "CASE_EFFECTS",
     "CaseEffect",
-    "CasePage",
     "ReleaseTolerance",
     "apply_case_policy",
     "case_to_dict",
@@ -208,12 +204,6 @@ def _open_case(uow: AbstractUnitOfWork, case_id: str) -> CreditCaseRecord:
     return case
 
 
-@lru_cache(maxsize=1)
-def _fallback_registry() -> PolicyRegistry:
-    """For callers without a registry of their own (the HTTP app passes its registry's ``compiled``)."""
-    return PolicyRegistry()
-
-
 def _tolerance_of_case(
     uow: AbstractUnitOfWork, case: CreditCaseRecord, compile_version: CompileVersion
 ) -> ReleaseTolerance:
@@ -234,11 +224,17 @@ def release_case(
     tolerance: ReleaseTolerance | None = None,
     compile_version: CompileVersion | None = None,
 ) -> CreditCaseRecord:
-    """Release an open case: its order, and re-checks within the release terms, are approved. Commits."""
+    """Release an open case: its order, and re-checks within the release terms, are approved. Commits.
+
+    The release terms come from ``tolerance``, else from the version that held the order, compiled
+    by ``compile_version`` (the caller's registry: the service compiles a version once).
+    """
     actor, reason = _actor(actor), _reason(reason)
     case = _open_case(uow, case_id)
     if tolerance is None:
-        tolerance = _tolerance_of_case(uow, case, compile_version or _fallback_registry().compiled)
+        if compile_version is None:
+            raise TypeError("release_case needs the release tolerance or a way to compile the holding version")
+        tolerance = _tolerance_of_case(uow, case, compile_version)
     now = uow.now()
     record = uow.cases.resolve(
         case_id,
@@ -272,36 +268,6 @@ def get_case(uow: AbstractUnitOfWork, case_id: str) -> CreditCaseRecord:
     return _stored_case(uow, case_id)
 
 
-@dataclass(frozen=True)
-class CasePage:
-    """A page of cases, newest first; ``next_cursor`` fetches the next page (None on the last)."""
-
-    items: list[CreditCaseRecord]
-    next_cursor: str | None
-
-
-def _encode_cursor(case: CreditCaseRecord) -> str:
-    raw = f"{case.opened_at.isoformat()}|{case.case_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    refused = InvalidRequest("the cursor is not one this service returned", code="invalid_cursor")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-        at, case_id = raw.split("|", 1)
-        opened_at = dt.datetime.fromisoformat(at)
-        if opened_at.tzinfo is None:
-            raise refused
-        opened_at = opened_at.astimezone(dt.UTC)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-        raise refused from exc
-    # Only what _encode_cursor writes gets near the database (a forged NUL would break PostgreSQL).
-    if not _CASE_ID.match(case_id):
-        raise refused
-    return opened_at, case_id
-
-
 def list_cases(
     uow: AbstractUnitOfWork,
     *,
@@ -309,7 +275,7 @@ def list_cases(
     customer_id: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> CasePage:
+) -> Page[CreditCaseRecord]:
     """Cases newest first, filtered by status and customer, a page of ``limit`` at a time."""
     if status is not None and status not in CASE_STATUSES:
         raise InvalidRequest(
@@ -317,10 +283,10 @@ def list_cases(
         )
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor, _CASE_ID) if cursor else None
     found = uow.cases.list(status=status, customer_id=customer_id, limit=limit + 1, after=after)
     items = found[:limit]
-    return CasePage(items, _encode_cursor(items[-1]) if len(found) > limit else None)
+    return Page(items, encode_cursor(items[-1].opened_at, items[-1].case_id) if len(found) > limit else None)
 
 
 def case_to_dict(case: CreditCaseRecord) -> dict[str, Any]:

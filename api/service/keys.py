@@ -16,17 +16,16 @@ from dataclasses import dataclass
 
 from api.adapters.db.records import ApiKeyRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
-from api.errors import DuplicateRecord, InvalidRequest, KeyNameTaken, PermissionDenied
+from api.errors import DuplicateRecord, InvalidRequest, KeyNameTaken, MissingPermission
 
 __all__ = [
     "PERMISSIONS",
     "ROLES",
     "Caller",
     "authenticate",
-    "bootstrap_admin_key",
     "create_key",
     "list_keys",
-    "require",
+    "permit",
     "revoke_key",
     "roles_with",
 ]
@@ -49,7 +48,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_log": frozenset({"approve", "audit", "admin"}),  # the decision log
     "read_grades": frozenset({"approve", "audit", "admin"}),  # grade history, reviews due
     "replay": frozenset({"approve", "audit"}),  # re-evaluate a logged decision (writes nothing)
-    "simulate": frozenset({"author", "approve", "audit"}),  # what-if runs of a version (writes nothing)
     "manage_keys": frozenset({"admin"}),
 }
 
@@ -76,11 +74,16 @@ def roles_with(permission: str) -> frozenset[str]:
     return PERMISSIONS.get(permission, frozenset())
 
 
-def require(caller: Caller, permission: str) -> None:
-    """Raise :class:`PermissionDenied` unless the caller's role holds ``permission``."""
+def permit(caller: Caller, permission: str) -> Caller:
+    """The caller, if its role holds ``permission``; else :class:`MissingPermission` naming the roles that do."""
     if not caller.can(permission):
-        allowed = ", ".join(sorted(roles_with(permission))) or "no role"
-        raise PermissionDenied(f"{caller.name} has role {caller.role}; {permission} needs {allowed}")
+        roles = sorted(roles_with(permission))
+        raise MissingPermission(
+            f"{caller.name} has role {caller.role}; {permission} needs role {' or '.join(roles) or 'none'}",
+            permission=permission,
+            roles=roles,
+        )
+    return caller
 
 
 def _hash(plaintext: str) -> str:
@@ -132,10 +135,3 @@ def authenticate(uow: AbstractUnitOfWork, plaintext: str | None) -> Caller | Non
     if record.revoked_at is not None:
         return None
     return Caller(name=record.name, role=record.role)
-
-
-def bootstrap_admin_key(uow: AbstractUnitOfWork, name: str = "local-admin") -> str | None:
-    """On a database without any key, create an admin key and return its plaintext; otherwise None."""
-    if uow.keys.list():
-        return None
-    return create_key(uow, name, "admin")[1]

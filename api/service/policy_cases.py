@@ -1,4 +1,9 @@
-"""Use cases shared by the CLI and the HTTP API: load and compile policies, decide, run cases."""
+"""Policy files and their test cases: read, compile, decide one input, run ``*.cases.yaml``.
+
+The use cases the CLI's ``test`` and ``decide`` commands call, and the runner that makes
+publishing a policy (API, CLI, the first start) run its cases first: a policy whose cases fail is
+never stored.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +12,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.errors import InputFileError
+from api.service.versions import RunCases
 from engine.cases import CaseOutcome, Coverage, coverage_of, load_cases, run_cases
 from engine.compiler import compile_policy
 from engine.decide import Decision, decide
+from engine.errors import CompileError, EngineError
 from engine.ir import CompiledPolicy
 from policy.errors import Issue, PolicyInvalid
 from policy.validate import LoadedPolicy, load_policy
 
 __all__ = [
     "CasesReport",
-    "InputFileError",
+    "cases_beside",
+    "cases_runner",
     "compile_file",
     "compile_text",
-    "decide_with",
+    "decide_file",
     "find_cases_files",
     "read_json_file",
+    "read_text",
+    "run_cases_beside",
     "run_cases_file",
     "run_cases_for",
 ]
 
 
-class InputFileError(Exception):
-    """A file given on the command line could not be read or parsed; names the file and place."""
-
-    code = "input_file_error"
-
-
 def read_text(path: Path) -> str:
+    """A UTF-8 text file, or an error naming it."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -49,10 +55,12 @@ def read_json_file(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputFileError(f"{path}: nested too deeply to be a decision input") from None
 
 
 def compile_text(text: str, file: str) -> tuple[LoadedPolicy, CompiledPolicy]:
-    """Validate and compile policy text (raises PolicyInvalid with every problem)."""
+    """Validate and compile policy text (raises PolicyInvalid or CompileError with every problem)."""
     loaded = load_policy(text, file)
     return loaded, compile_policy(loaded)
 
@@ -61,7 +69,10 @@ def compile_file(path: Path) -> tuple[LoadedPolicy, CompiledPolicy]:
     return compile_text(read_text(path), str(path))
 
 
-def decide_with(compiled: CompiledPolicy, kind: str, payload: Any) -> Decision[Any, Any]:
+def decide_file(kind: str, policy: Path, input_file: Path) -> Decision[Any, Any]:
+    """One decision of a policy file on a JSON input file: nothing is stored (``creditpolicy decide``)."""
+    payload = read_json_file(input_file)
+    _, compiled = compile_file(policy)
     return decide(compiled, kind, payload)
 
 
@@ -111,3 +122,31 @@ def cases_beside(policy_path: Path) -> Path | None:
     """The cases file that belongs to a policy file (``x.yaml`` → ``x.cases.yaml``), if any."""
     candidate = policy_path.with_name(policy_path.name.removesuffix(".yaml").removesuffix(".yml") + ".cases.yaml")
     return candidate if candidate.exists() else None
+
+
+def _failing_cases(loaded: LoadedPolicy, cases_text: str, cases_file: str) -> list[str]:
+    """One message per case of ``cases_text`` that fails on the policy (or per problem running them)."""
+    try:
+        report = run_cases_for(compile_policy(loaded), cases_text, cases_file, loaded.file)
+    except PolicyInvalid as invalid:
+        return [str(issue) for issue in invalid.issues]
+    except CompileError as error:
+        return [str(issue) for issue in error.issues]
+    except EngineError as error:
+        return [f"{cases_file}: {error} [{error.code}]"]
+    return [f"{cases_file}:{o.line} case {o.case_id} [{o.kind}]: {'; '.join(o.mismatches)}" for o in report.failed]
+
+
+def cases_runner(cases_text: str | None, cases_file: str) -> RunCases:
+    """Runs the cases given with a policy (none: nothing to run) when it is published."""
+
+    def run(loaded: LoadedPolicy) -> list[str]:
+        return [] if cases_text is None else _failing_cases(loaded, cases_text, cases_file)
+
+    return run
+
+
+def run_cases_beside(loaded: LoadedPolicy) -> list[str]:
+    """Runs the cases file beside a published policy file (x.yaml → x.cases.yaml), if there is one."""
+    path = cases_beside(Path(loaded.file))
+    return [] if path is None else _failing_cases(loaded, read_text(path), str(path))

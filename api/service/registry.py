@@ -2,8 +2,8 @@
 
 A decision request names its version in one of two ways:
 
-* ``as_of`` (every input has it): the active version in force on that date decides
-  (:func:`api.service.versions.resolve_as_of`);
+* ``as_of`` (every input has it): the active version in force on that date decides (the
+  timeline of :func:`api.service.versions.in_force`);
 * ``policy_version`` (a label, a sha256 or a unique prefix of 8+ hex digits) pins one. A pinned
   version may be approved, active or retired — a retired version can still explain or reproduce
   what it decided — but a **draft** decides nothing (``version_not_approved``, 422) unless
@@ -14,7 +14,8 @@ A decision request names its version in one of two ways:
 The timeline of a policy's active versions is read from the database at most once per
 ``timeline_ttl`` seconds (1 s by default): reading every version's source text for every
 decision would cost more than the decision. Changes made through this process's API are seen at
-once (:meth:`PolicyRegistry.forget`); those made elsewhere (the CLI, another worker) within the TTL.
+once (the lifecycle use cases call :meth:`PolicyRegistry.forget`); those made elsewhere (the CLI,
+another worker) within the TTL.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 
 from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
-from api.errors import Conflict, InvalidRequest, NoActiveVersion
+from api.errors import NoActiveVersion, VersionNotApproved, VersionUnusable
 from api.service import versions
 from engine.compiler import compile_policy
 from engine.errors import EngineError
@@ -33,21 +34,9 @@ from engine.ir import CompiledPolicy
 from policy.errors import PolicyInvalid
 from policy.validate import load_policy
 
-__all__ = ["DEFAULT_POLICY_ID", "PolicyRegistry", "VersionNotApproved", "VersionUnusable"]
+__all__ = ["DEFAULT_POLICY_ID", "PolicyRegistry"]
 
 DEFAULT_POLICY_ID = "standard"
-
-
-class VersionNotApproved(InvalidRequest):
-    """A pinned version is still a draft: drafts decide nothing."""
-
-    code = "version_not_approved"
-
-
-class VersionUnusable(Conflict):
-    """A stored version no longer compiles with this code (it was valid when published)."""
-
-    code = "version_unusable"
 
 
 class PolicyRegistry:

@@ -44,6 +44,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from api.adapters.db.records import LifecycleEventRecord, NewVersion, VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
@@ -54,7 +55,6 @@ from api.errors import (
     FourEyes,
     InvalidRequest,
     InvalidTransition,
-    NoActiveVersion,
     PublishRefused,
     VersionLabelTaken,
     VersionNotFound,
@@ -66,6 +66,7 @@ from policy.versioning import canonical_json, content_hash
 __all__ = [
     "InForce",
     "RunCases",
+    "TimelineCache",
     "activate",
     "approve",
     "events",
@@ -73,12 +74,18 @@ __all__ = [
     "in_force",
     "list_versions",
     "publish",
-    "resolve_as_of",
     "retire",
 ]
 
 # Runs a policy's own test cases; returns one message per failing case (empty: all pass).
 RunCases = Callable[[LoadedPolicy], list[str]]
+
+
+class TimelineCache(Protocol):
+    """What keeps a policy's timeline of active versions (the policy registry): told of every change."""
+
+    def forget(self, policy_id: str | None = None) -> None: ...
+
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA256_PREFIX = re.compile(r"^[0-9a-f]{8,63}$")
@@ -96,23 +103,36 @@ class InForce:
         return self.start <= day and (self.end is None or day <= self.end)
 
 
-def _required(value: str, what: str, longest: int | None = None) -> str:
-    if not value or not value.strip():
-        raise InvalidRequest(f"{what} is required", code=f"{what}_required")
-    if longest is not None and len(value.strip()) > longest:
-        raise InvalidRequest(f"{what} is longer than {longest} characters", code=f"{what}_too_long")
-    return value.strip()
-
-
 def _actor(value: str) -> str:
-    return _required(value, "actor", 100)  # the width of the created_by and actor columns
+    actor = (value or "").strip()
+    if not actor:
+        raise InvalidRequest("actor is required", code="actor_required")
+    if len(actor) > 100:  # the width of the created_by and actor columns
+        raise InvalidRequest("actor is longer than 100 characters", code="actor_too_long")
+    return actor
+
+
+def _reason(value: str) -> str:
+    reason = (value or "").strip()
+    if not reason:
+        raise InvalidRequest("reason is required", code="reason_required")
+    return reason
+
+
+def _file(value: str) -> str:
+    file = (value or "").strip()
+    if not file:
+        raise InvalidRequest("file is required", code="file_required")
+    if len(file) > 500:  # the width of the source_file column
+        raise InvalidRequest("file is longer than 500 characters", code="file_too_long")
+    return file
 
 
 def publish(
     uow: AbstractUnitOfWork, text: str, file: str, actor: str, run_cases: RunCases
 ) -> tuple[VersionRecord, bool]:
     """Store a policy as a draft after validating it and running its cases; ``created`` is False for known content."""
-    actor, file = _actor(actor), _required(file, "file", 500)
+    actor, file = _actor(actor), _file(file)
     try:
         loaded = load_policy(text, file)
     except PolicyInvalid as invalid:
@@ -178,9 +198,11 @@ def _same_person(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
-def approve(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> VersionRecord:
+def approve(
+    uow: AbstractUnitOfWork, ref: str, actor: str, reason: str, *, timeline: TimelineCache | None = None
+) -> VersionRecord:
     """Draft → approved, by someone other than who published or wrote it."""
-    actor, reason = _actor(actor), _required(reason, "reason")
+    actor, reason = _actor(actor), _reason(reason)
     version = get_version(uow, ref)
     if version.status != "draft":
         raise InvalidTransition(f"{_name(version)} is {version.status}; only a draft can be approved")
@@ -188,13 +210,14 @@ def approve(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> Versi
         raise FourEyes(f"{actor} published or wrote {_name(version)}; another person must approve it")
     record = uow.versions.set_status(version.id, "approved")
     uow.events.add(version.id, "approved", actor, reason, uow.now())
-    uow.commit()
-    return record
+    return _committed(uow, record, timeline)
 
 
-def activate(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> VersionRecord:
+def activate(
+    uow: AbstractUnitOfWork, ref: str, actor: str, reason: str, *, timeline: TimelineCache | None = None
+) -> VersionRecord:
     """Put a version in force from its effective_from (first activation or rollback; see the module doc)."""
-    actor, reason = _actor(actor), _required(reason, "reason")
+    actor, reason = _actor(actor), _reason(reason)
     target = get_version(uow, ref)
     # Lock every version of the policy so concurrent activations run one after the other.
     versions = {v.id: v for v in uow.versions.list(target.policy_id, for_update=True)}
@@ -229,19 +252,27 @@ def activate(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> Vers
     record = uow.versions.set_status(target.id, "active")
     uow.events.add(target.id, event, actor, reason, now)
     _check_no_overlap(uow.versions.list(target.policy_id))
-    uow.commit()
-    return record
+    return _committed(uow, record, timeline)
 
 
-def retire(uow: AbstractUnitOfWork, ref: str, actor: str, reason: str) -> VersionRecord:
+def retire(
+    uow: AbstractUnitOfWork, ref: str, actor: str, reason: str, *, timeline: TimelineCache | None = None
+) -> VersionRecord:
     """Approved or active → retired; the version stays stored and can be activated again (rollback)."""
-    actor, reason = _actor(actor), _required(reason, "reason")
+    actor, reason = _actor(actor), _reason(reason)
     version = get_version(uow, ref)
     if version.status not in ("approved", "active"):
         raise InvalidTransition(f"{_name(version)} is {version.status}; only approved or active versions are retired")
     record = uow.versions.set_status(version.id, "retired")
     uow.events.add(version.id, "retired", actor, reason, uow.now())
+    return _committed(uow, record, timeline)
+
+
+def _committed(uow: AbstractUnitOfWork, record: VersionRecord, timeline: TimelineCache | None) -> VersionRecord:
+    """Commit a lifecycle step and tell this process's cached timeline, so its next decision sees it."""
     uow.commit()
+    if timeline is not None:
+        timeline.forget(record.policy_id)
     return record
 
 
@@ -276,14 +307,6 @@ def events(uow: AbstractUnitOfWork, ref: str, policy_id: str | None = None) -> l
 def in_force(uow: AbstractUnitOfWork, policy_id: str) -> list[InForce]:
     """The active versions of a policy with the days each decides, in date order."""
     return _timeline(uow.versions.list(policy_id))
-
-
-def resolve_as_of(uow: AbstractUnitOfWork, policy_id: str, as_of: dt.date) -> VersionRecord:
-    """The active version of ``policy_id`` in force on ``as_of``; raises NoActiveVersion."""
-    for period in in_force(uow, policy_id):
-        if period.covers(as_of):
-            return period.version
-    raise NoActiveVersion(f"no active version of policy {policy_id} is in force on {as_of.isoformat()}")
 
 
 def _timeline(versions: list[VersionRecord]) -> list[InForce]:

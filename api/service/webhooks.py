@@ -43,13 +43,12 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import httpx
+from typing import Any
 
 from api.adapters.db.records import WebhookDeliveryRecord, WebhookRecord
 from api.adapters.db.tables import WEBHOOK_EVENTS
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
+from api.adapters.webhook_sender import HttpxSender, SendFailed, WebhookSender, parse_url
 from api.errors import InvalidWebhook, WebhookNotFound
 
 __all__ = [
@@ -57,9 +56,6 @@ __all__ = [
     "EVENTS",
     "MAX_ATTEMPTS",
     "DeliveryReport",
-    "HttpxSender",
-    "SendFailed",
-    "WebhookSender",
     "backoff",
     "deliver_after_commit",
     "deliver_forever",
@@ -94,13 +90,12 @@ def _checked_url(url: str) -> str:
     refused = InvalidWebhook(f"{url!r} is not an http:// or https:// URL with a host", code="invalid_webhook_url")
     if any(ch.isspace() or not ch.isprintable() for ch in url):
         raise refused
-    try:
-        # httpx is what will send: what it cannot parse is refused now, not at every delivery.
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        raise refused from None
-    port_ok = parsed.port is None or 0 < parsed.port < 65536
-    if parsed.scheme not in ("http", "https") or not parsed.host or not port_ok:
+    # What the sender cannot parse is refused now, not at every delivery.
+    parsed = parse_url(url)
+    if parsed is None:
+        raise refused
+    scheme, host, port = parsed
+    if scheme not in ("http", "https") or not host or not (port is None or 0 < port < 65536):
         raise refused
     return url
 
@@ -173,32 +168,6 @@ def backoff(attempts: int) -> dt.timedelta:
     """The wait after the ``attempts``-th failed attempt: 30 s doubling each time, at most an hour."""
     factor: int = 2 ** min(max(attempts - 1, 0), 16)  # bounded: the cap is reached long before
     return min(FIRST_RETRY * factor, LONGEST_RETRY)
-
-
-class SendFailed(Exception):
-    """The request did not get an answer (timeout, refused connection, TLS error)."""
-
-
-class WebhookSender(Protocol):
-    """The port deliveries go through: POST ``body`` to ``url`` and return the HTTP status."""
-
-    def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> int: ...
-
-
-class HttpxSender:
-    """The real sender: httpx, short timeouts, no redirects (a 3xx is a failed attempt, not a detour)."""
-
-    TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-
-    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
-        self._transport = transport
-
-    def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        try:
-            with httpx.Client(transport=self._transport, timeout=self.TIMEOUT, follow_redirects=False) as client:
-                return client.post(url, content=body, headers=dict(headers)).status_code
-        except httpx.HTTPError as exc:
-            raise SendFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from api.service.cases import (
     reject_case,
     release_case,
 )
+from api.service.registry import PolicyRegistry
 from api.service.webhooks import register_webhook
 from engine.decide import decide
 from engine.ir import CompiledPolicy
@@ -255,7 +256,10 @@ def test_the_release_tolerance_comes_from_the_policy_version_that_held_the_order
     assert stored.sha256 == shipped.meta.sha256
     case_id = case_id_of(check(make_uow, shipped, order("120000.00")))
     with make_uow() as uow:
-        record = release_case(uow, case_id, "credit-manager", "collateral received")
+        # The release terms of the version that held the order, compiled as the service does it.
+        record = release_case(
+            uow, case_id, "credit-manager", "collateral received", compile_version=PolicyRegistry().compiled
+        )
     assert record.release_amount_max == Decimal("126000.00")
     assert record.release_until == RELEASED_ON + dt.timedelta(days=14)
 

@@ -108,8 +108,12 @@ def test_timestamps_come_back_aware_in_utc(make_uow: UowFactory) -> None:
 
 
 def test_naive_timestamps_are_refused(make_uow: UowFactory) -> None:
-    with make_uow() as uow, pytest.raises(StatementError, match="timezone-aware"):
-        uow.decisions.add(decision(1, at=dt.datetime(2026, 3, 1, 8, 0)))
+    with make_uow() as uow:
+        uow.decisions.add(decision(1, at=dt.datetime(2026, 3, 1, 8, 0)))  # log rows are written at commit
+        with pytest.raises(StatementError, match="timezone-aware"):
+            uow.commit()
+    with make_uow() as uow:
+        assert uow.decisions.get(str(uuid.UUID(int=1))) is None
 
 
 def test_leaving_without_commit_rolls_back(make_uow: UowFactory) -> None:

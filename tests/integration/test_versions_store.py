@@ -11,8 +11,10 @@ from sqlalchemy import Engine, select
 
 from api.adapters.db import tables
 from api.adapters.db.records import VersionRecord
+from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import ActiveOverlap, FourEyes, PublishRefused, ServiceError, VersionLabelTaken
 from api.service import versions
+from api.service.registry import PolicyRegistry
 from policy.validate import LoadedPolicy
 from tests.integration.conftest import UowFactory
 from tests.integration.policy_texts import broken, policy_text, reformatted
@@ -108,6 +110,11 @@ def test_four_eyes_and_refusals_leave_the_database_unchanged(engine: Engine, mak
         assert versions.approve(uow, record.sha256, "bob", "checked the limits").status == "approved"
 
 
+def in_force_on(uow: AbstractUnitOfWork, day: dt.date) -> VersionRecord:
+    """The version that decides a request dated ``day``, as the service finds it (no cached timeline)."""
+    return PolicyRegistry(timeline_ttl=0).version(uow, "standard", day, None)
+
+
 def test_activation_hands_over_and_rollback_keeps_history(make_uow: UowFactory) -> None:
     v1 = go_live(make_uow, policy_text("1", effective_from=D(2026, 1, 1)))
     v2 = go_live(make_uow, policy_text("2", effective_from=D(2026, 7, 1)))
@@ -116,16 +123,16 @@ def test_activation_hands_over_and_rollback_keeps_history(make_uow: UowFactory) 
             ("1", D(2026, 1, 1), D(2026, 6, 30)),
             ("2", D(2026, 7, 1), None),
         ]
-        assert versions.resolve_as_of(uow, "standard", D(2026, 6, 30)).label == "1"
-        assert versions.resolve_as_of(uow, "standard", D(2026, 7, 1)).label == "2"
+        assert in_force_on(uow, D(2026, 6, 30)).label == "1"
+        assert in_force_on(uow, D(2026, 7, 1)).label == "2"
         with pytest.raises(ServiceError) as none:
-            versions.resolve_as_of(uow, "standard", D(2025, 12, 31))
+            in_force_on(uow, D(2025, 12, 31))
         assert none.value.code == "no_active_version"
         rolled = versions.activate(uow, "1", "carol", "v2 grades too harshly")
     with make_uow() as uow:
         assert rolled.status == "active"
         assert versions.get_version(uow, v2.sha256).status == "retired"
-        assert versions.resolve_as_of(uow, "standard", D(2026, 9, 1)).sha256 == v1.sha256
+        assert in_force_on(uow, D(2026, 9, 1)).sha256 == v1.sha256
         assert [e.event for e in versions.events(uow, "1")] == ["published", "approved", "activated", "rolled_back"]
         v2_events = versions.events(uow, "2")
         assert [e.event for e in v2_events] == ["published", "approved", "activated", "retired"]
@@ -134,8 +141,8 @@ def test_activation_hands_over_and_rollback_keeps_history(make_uow: UowFactory) 
     with make_uow() as uow:
         assert again.status == "active"
         assert [e.event for e in versions.events(uow, "2")][-1] == "rolled_back"
-        assert versions.resolve_as_of(uow, "standard", D(2026, 9, 1)).label == "2"
-        assert versions.resolve_as_of(uow, "standard", D(2026, 3, 1)).label == "1"
+        assert in_force_on(uow, D(2026, 9, 1)).label == "2"
+        assert in_force_on(uow, D(2026, 3, 1)).label == "1"
 
 
 def test_activation_never_cancels_a_later_active_version(engine: Engine, make_uow: UowFactory) -> None:

@@ -11,13 +11,12 @@ import httpx
 import pytest
 
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
+from api.adapters.webhook_sender import HttpxSender, SendFailed
 from api.errors import InvalidWebhook, WebhookNotFound
 from api.service.webhooks import (
     CLAIM_LEASE,
     MAX_ATTEMPTS,
     DeliveryReport,
-    HttpxSender,
-    SendFailed,
     backoff,
     deliver_after_commit,
     deliver_pending,

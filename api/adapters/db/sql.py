@@ -15,7 +15,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from api.adapters.db import tables as t
-from api.adapters.db.driver import DriverStatement
 from api.adapters.db.records import (
     ApiKeyRecord,
     CreditCaseRecord,
@@ -199,17 +198,6 @@ _OPEN_CASE = select(t.credit_cases).where(
     t.credit_cases.c.order_ref == bindparam("order_ref"),
     t.credit_cases.c.status == "open",
 )
-# Run on the driver's cursor (api.adapters.db.driver): every logged decision inserts its row, and every
-# order first asks whether its order has a case at all (almost never), before reading the latest.
-_INSERT_DECISION_ON_DRIVER = DriverStatement(_INSERT_DECISION, t.decisions)
-_ANY_CASE_ON_DRIVER = DriverStatement(
-    select(t.credit_cases.c.case_id)
-    .where(
-        t.credit_cases.c.customer_id == bindparam("customer_id"), t.credit_cases.c.order_ref == bindparam("order_ref")
-    )
-    .limit(1),
-    t.credit_cases,
-)
 _LATEST_CASE = (
     select(t.credit_cases)
     .where(
@@ -231,11 +219,11 @@ class SqlDecisionRepository:
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
-        self._pending: list[Any] = []  # rows bound for the driver: values the columns refuse raise in add
+        self._pending: list[dict[str, Any]] = []
         self._pending_ids: list[str] = []
 
     def add(self, decision: DecisionRecord) -> None:
-        self._pending.append(_INSERT_DECISION_ON_DRIVER.bind(self._c, _row(decision)))
+        self._pending.append(_row(decision))
         self._pending_ids.append(decision.decision_id)
 
     def flush(self) -> None:
@@ -246,7 +234,7 @@ class SqlDecisionRepository:
         self._pending, self._pending_ids = [], []
         what = ids[0] if len(ids) == 1 else f"one of {len(ids)} decisions"
         with _unique(f"decision {what} (its decision_id or request_id)"):
-            _INSERT_DECISION_ON_DRIVER.execute_many(self._c, rows)
+            self._c.execute(_INSERT_DECISION, rows)
 
     def discard(self) -> None:
         """Forget the rows not written yet (the transaction is rolled back)."""
@@ -316,8 +304,6 @@ class SqlCaseRepository:
         return _case(row) if row else None
 
     def latest_for_order(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None:
-        if not _ANY_CASE_ON_DRIVER.execute(self._c, {"customer_id": customer_id, "order_ref": order_ref}):
-            return None
         row = self._c.execute(_LATEST_CASE, {"customer_id": customer_id, "order_ref": order_ref}).first()
         return _case(row) if row else None
 

@@ -10,9 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.errors import InputFileError
 from api.service import policy_cases
 from engine.decide import DECISION_KINDS
-from engine.errors import EngineError
+from engine.errors import CompileError, EngineError
 from policy.errors import PolicyInvalid
 
 __all__ = ["register"]
@@ -33,7 +34,7 @@ def test_command(
     """Run policy test cases (input → expected output); exit 0 all pass, 1 failures, 2 usage."""
     try:
         files = policy_cases.find_cases_files(path)
-    except policy_cases.InputFileError as exc:
+    except InputFileError as exc:
         raise _fail(f"error: {exc}", 2) from None
     if not files:
         raise _fail(f"error: no *.cases.yaml under {path}", 2)
@@ -41,7 +42,7 @@ def test_command(
     for file in files:
         try:
             report = policy_cases.run_cases_file(file)
-        except (PolicyInvalid, policy_cases.InputFileError, EngineError) as exc:
+        except (PolicyInvalid, InputFileError, EngineError) as exc:
             out.print(str(exc), markup=False)
             failed += 1
             continue
@@ -99,14 +100,11 @@ def decide_command(
     if kind not in DECISION_KINDS:
         raise _fail(f"error: unknown decision kind {kind!r} (one of {', '.join(DECISION_KINDS)})", 2)
     try:
-        payload = policy_cases.read_json_file(input_file)
-        _, compiled = policy_cases.compile_file(policy)
-    except policy_cases.InputFileError as exc:
+        decision = policy_cases.decide_file(kind, policy, input_file)
+    except InputFileError as exc:
         raise _fail(f"error: {exc}", 2) from None
-    except PolicyInvalid as exc:
+    except (PolicyInvalid, CompileError) as exc:
         raise _fail(str(exc), 1) from None
-    try:
-        decision = policy_cases.decide_with(compiled, kind, payload)
     except EngineError as exc:
         raise _fail(f"error: {input_file}: {exc} [{exc.code}]", 2) from None
     out.print(json.dumps(decision.output(), indent=2, sort_keys=True, ensure_ascii=False), markup=False)

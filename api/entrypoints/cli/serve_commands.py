@@ -18,7 +18,8 @@ def serve_command(
     """Serve the API: migrate the database and, on first start, activate the shipped policy and print keys."""
     import uvicorn  # only this command needs the server
 
-    from api.entrypoints.http.app import bootstrap_database, create_app
+    from api.bootstrap import bootstrap_database
+    from api.entrypoints.http.app import create_app
 
     settings = get_settings()
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})

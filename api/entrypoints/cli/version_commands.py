@@ -10,28 +10,8 @@ from rich.table import Table
 from api.entrypoints.cli.db_commands import err, out, refuse, unit_of_work
 from api.errors import InvalidRequest
 from api.service import policy_cases, versions
-from engine.compiler import compile_policy
-from engine.errors import EngineError
-from policy.errors import PolicyInvalid
-from policy.validate import LoadedPolicy
 
-__all__ = ["register", "run_cases_beside"]
-
-
-def run_cases_beside(loaded: LoadedPolicy) -> list[str]:
-    """Run the cases file next to the policy file (x.yaml → x.cases.yaml), if any; one message per failure."""
-    cases_path = policy_cases.cases_beside(Path(loaded.file))
-    if cases_path is None:
-        return []
-    try:
-        report = policy_cases.run_cases_for(
-            compile_policy(loaded), cases_path.read_text(encoding="utf-8"), str(cases_path), loaded.file
-        )
-    except PolicyInvalid as invalid:
-        return [str(issue) for issue in invalid.issues]
-    except EngineError as error:
-        return [f"{cases_path}: {error} [{error.code}]"]
-    return [f"{cases_path}:{o.line} case {o.case_id} [{o.kind}]: {'; '.join(o.mismatches)}" for o in report.failed]
+__all__ = ["register"]
 
 
 def publish_command(
@@ -44,7 +24,7 @@ def publish_command(
     except (OSError, UnicodeDecodeError) as exc:
         refuse(InvalidRequest(f"{file}: cannot be read ({exc})", code="file_unreadable"))
     with unit_of_work() as uow:
-        record, created = versions.publish(uow, text, str(file), actor, run_cases_beside)
+        record, created = versions.publish(uow, text, str(file), actor, policy_cases.run_cases_beside)
     state = "published as draft" if created else f"already stored ({record.status}); nothing written"
     out.print(f"{record.policy_id} {record.label} sha256 {record.sha256}: {state}", markup=False)
 

@@ -1,9 +1,11 @@
-"""Errors as RFC 9457 problem+json: the one place that maps error codes to HTTP statuses.
+"""Errors as RFC 9457 problem+json: the one place that maps errors to HTTP statuses.
 
 Every problem has ``type`` (``urn:creditpolicy:problem:<code>``), ``title``, ``status``,
 ``detail`` and a stable ``code``; validation problems add ``errors``, one entry per bad field,
-each with a JSON ``pointer`` into the body (or the ``parameter`` of the query or path) and
-its own ``code``. The status comes from :data:`STATUS_BY_CODE`, else from the error's class.
+each with a JSON ``pointer`` into the body (or the ``parameter`` of the query or path) and its
+own ``code``. The status follows the error's class (:data:`STATUS_BY_CLASS`, walked along the
+class hierarchy); what FastAPI, Starlette or the database raise is first turned into the
+service's own error (:func:`as_service_error`), so every answer comes from one error tree.
 """
 
 from __future__ import annotations
@@ -25,19 +27,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors as service
 from engine.decide import json_pointer
-from engine.errors import EngineError, InputError, RulesEngineError
-from engine.errors import InputInvalid as EngineInvalidRequest
+from engine.errors import CompileError, EngineError, InputError, InputInvalid, RulesEngineError
 from policy.errors import PolicyInvalid
 
 __all__ = [
-    "BodyLimit",
     "PROBLEM_JSON",
-    "STATUS_BY_CODE",
-    "FieldError",
+    "STATUS_BY_CLASS",
+    "BodyLimit",
     "Problem",
+    "as_service_error",
     "install_problem_handlers",
     "problem_document",
     "problem_response",
+    "problems",
     "status_of",
 ]
 
@@ -45,64 +47,24 @@ log = logging.getLogger("creditpolicy.http")
 
 PROBLEM_JSON = "application/problem+json"
 
-# code -> status. Codes not listed take the status of their error class (see status_of).
-STATUS_BY_CODE: dict[str, int] = {
-    "malformed_json": 400,
-    "not_authenticated": 401,
-    "forbidden": 403,
-    "four_eyes": 403,
-    "not_found": 404,
-    "route_not_found": 404,
-    "decision_not_found": 404,
-    "version_not_found": 404,
-    "key_not_found": 404,
-    "case_not_found": 404,
-    "method_not_allowed": 405,
-    "conflict": 409,
-    "request_id_reused": 409,
-    "ambiguous_version_ref": 409,
-    "version_label_taken": 409,
-    "invalid_transition": 409,
-    "active_overlap": 409,
-    "key_name_taken": 409,
-    "duplicate_record": 409,
-    "version_unusable": 409,
-    "body_too_large": 413,
-    "unsupported_media_type": 415,
-    "invalid_request": 422,
-    "invalid_query": 422,
-    "policy_invalid": 422,
-    "policy_tests_failed": 422,
-    "version_not_approved": 422,
-    "unknown_policy_version": 422,
-    "ambiguous_policy_version": 422,
-    # A request dated where no version is in force: the request's as_of is what cannot be served.
-    "no_active_version": 422,
-    "currency_mismatch": 422,
-    "unknown_grade": 422,
-    "invalid_input": 422,
-    "invalid_value": 422,
-    "invalid_unicode": 422,
-    "nul_character": 422,
-    "database_not_ready": 503,
-    "database_unavailable": 503,
-    "not_ready": 503,
-    "internal_error": 500,
+# The status of each branch of the error trees; an error takes that of its nearest listed class.
+STATUS_BY_CLASS: Mapping[type[Exception], int] = {
+    service.MalformedBody: 400,
+    service.NotAuthenticated: 401,
+    service.PermissionDenied: 403,
+    service.NotFound: 404,
+    service.MethodNotAllowed: 405,
+    service.Conflict: 409,
+    service.BodyTooLarge: 413,
+    service.UnsupportedMediaType: 415,
+    service.InvalidRequest: 422,
+    service.InternalError: 500,
+    service.Unavailable: 503,
+    # Engine errors are about the input it was given (a grade the policy lacks, an amount out of
+    # range, a rule the rules engine cannot hold for this input): never a server fault.
+    EngineError: 422,
+    PolicyInvalid: 422,
 }
-
-# Fallback by class, most specific first.
-_STATUS_BY_CLASS: tuple[tuple[type[Exception], int], ...] = (
-    (service.NotAuthenticated, 401),
-    (service.PermissionDenied, 403),
-    (service.NotFound, 404),
-    (service.Conflict, 409),
-    (service.InvalidRequest, 422),
-    (service.DatabaseNotReady, 503),
-    (service.ServiceError, 422),
-    # Engine errors are about the input it was given (a grade the policy lacks, an amount out of range).
-    (EngineError, 422),
-    (PolicyInvalid, 422),
-)
 
 
 class FieldError(BaseModel):
@@ -127,44 +89,24 @@ class Problem(BaseModel):
     )
 
 
-def status_of(code: str, error: Exception | None = None) -> int:
-    """The HTTP status of a problem code (the table first, then the error's class, else 422)."""
-    if code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[code]
-    for cls, status in _STATUS_BY_CLASS:
-        if isinstance(error, cls):
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that needs a key and may also answer ``statuses``."""
+    return {s: {"model": Problem, "content": {PROBLEM_JSON: {}}} for s in (401, 403, *statuses)}
+
+
+def status_of(error: Exception) -> int:
+    """The HTTP status of an error: that of its nearest class in :data:`STATUS_BY_CLASS` (500 if none)."""
+    if isinstance(error, service.HttpRefusal):
+        return error.status
+    for cls in type(error).__mro__:
+        status = STATUS_BY_CLASS.get(cls)
+        if status is not None:
             return status
-    return 422
+    return 500
 
 
-def problem_body(code: str, detail: str, status: int, **extra: Any) -> dict[str, Any]:
-    """The problem document; ``extra`` members (``errors`` and the like) follow the standard ones."""
-    body: dict[str, Any] = {
-        "type": f"urn:creditpolicy:problem:{code}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return body
-
-
-def problem_response(
-    code: str,
-    detail: str,
-    *,
-    status: int | None = None,
-    headers: Mapping[str, str] | None = None,
-    **extra: Any,
-) -> Response:
-    """A problem+json response for ``code``."""
-    status = status or status_of(code)
-    content = json.dumps(problem_body(code, detail, status, **extra), ensure_ascii=False, default=str)
-    all_headers = dict(headers or {})
-    if status == 401:
-        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="creditpolicy"')
-    return Response(content, status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 _FIELD_PART = re.compile(r"[^.\[\]]+")
@@ -177,6 +119,61 @@ def field_pointer(field: str) -> str:
     return json_pointer(_FIELD_PART.findall(field))
 
 
+def _parts(error: Exception) -> tuple[str, str, dict[str, Any]]:
+    """The code, the detail and the extra members of an error's problem document."""
+    if isinstance(error, service.ServiceError):
+        extra: dict[str, Any] = {"errors": error.errors}
+        if isinstance(error, service.MissingPermission):
+            extra.update(permission=error.permission, roles=error.roles)
+        return error.code, error.message, extra
+    if isinstance(error, InputInvalid):
+        return error.code, f"the request has {_plural(len(error.errors), 'invalid field')}", {"errors": error.errors}
+    if isinstance(error, InputError):
+        entry = {"pointer": field_pointer(error.field), "message": error.message, "code": error.code}
+        return error.code, error.message, {"errors": [entry]}
+    if isinstance(error, CompileError):
+        issues = [issue.to_dict() for issue in error.issues]
+        return error.code, f"the policy does not compile: {_plural(len(issues), 'problem')}", {"errors": issues}
+    if isinstance(error, EngineError):
+        if isinstance(error, RulesEngineError):
+            log.warning("rules engine refused an input: %s", error)
+        return error.code, error.message, {}
+    if isinstance(error, PolicyInvalid):
+        issues = [issue.to_dict() for issue in error.issues]
+        return "policy_invalid", f"the policy has {_plural(len(issues), 'problem')}", {"errors": issues}
+    return "internal_error", "an unexpected error occurred", {}
+
+
+def problem_document(error: Exception, prefix: str = "") -> dict[str, Any]:
+    """The problem document of an error; pointers start at ``prefix`` (a refusal inside a batch)."""
+    code, detail, extra = _parts(error)
+    status = status_of(error)
+    document: dict[str, Any] = {
+        "type": f"urn:creditpolicy:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    document.update({k: v for k, v in extra.items() if v is not None})
+    if prefix:
+        for entry in document.get("errors") or []:
+            if isinstance(entry, dict) and "pointer" in entry:
+                entry["pointer"] = prefix + str(entry["pointer"])
+    return document
+
+
+def problem_response(error: Exception, *, headers: Mapping[str, str] | None = None) -> Response:
+    """The problem+json response of an error (401s say how to authenticate)."""
+    document = problem_document(error)
+    all_headers = dict(headers or {})
+    if document["status"] == 401:
+        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="creditpolicy"')
+    content = json.dumps(document, ensure_ascii=False, default=str)
+    return Response(content, status_code=document["status"], media_type=PROBLEM_JSON, headers=all_headers)
+
+
+# --- what the frameworks raise, as the service's own errors ----------------------------------------
 def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """FastAPI/pydantic errors as entries with a body pointer or a parameter name."""
     entries: list[dict[str, Any]] = []
@@ -194,41 +191,6 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def service_problem(error: service.ServiceError) -> Response:
-    """A service-layer error; refused policies list every issue, missing permissions name the roles."""
-    extra: dict[str, Any] = {}
-    if isinstance(error, service.PublishRefused):
-        extra["errors"] = error.issues
-    if isinstance(error, service.MissingPermission):
-        extra.update(permission=error.permission, roles=error.roles)
-    errors = getattr(error, "errors", None)  # service errors about body fields carry pointers
-    if errors is not None and "errors" not in extra:
-        extra["errors"] = errors
-    return problem_response(error.code, error.message, status=status_of(error.code, error), **extra)
-
-
-def engine_problem(error: EngineError) -> Response:
-    """An engine error: invalid inputs with a pointer per field, other refusals with their field."""
-    if isinstance(error, EngineInvalidRequest):
-        return problem_response(
-            "invalid_request",
-            f"the request has {len(error.errors)} invalid field{'s' * (len(error.errors) != 1)}",
-            status=422,
-            errors=error.errors,
-        )
-    errors = None
-    if isinstance(error, InputError):
-        errors = [{"pointer": field_pointer(error.field), "message": error.message, "code": error.code}]
-    if isinstance(error, RulesEngineError):
-        log.warning("rules engine refused an input: %s", error)
-    return problem_response(error.code, error.message, status=status_of(error.code, error), errors=errors)
-
-
-def policy_problem(error: PolicyInvalid) -> Response:
-    issues = [issue.to_dict() for issue in error.issues]
-    return problem_response("policy_invalid", f"the policy has {len(issues)} problem(s)", status=422, errors=issues)
-
-
 def _not_json(request: Request | None, found: list[Any]) -> bool:
     """A body refused as a whole because it was not sent as JSON (no or another Content-Type)."""
     if request is None:
@@ -238,54 +200,67 @@ def _not_json(request: Request | None, found: list[Any]) -> bool:
     return whole_body and media != "application/json" and not media.endswith("+json")
 
 
-def request_validation_problem(error: RequestValidationError, request: Request | None = None) -> Response:
-    """422 with a pointer per bad field; a body that is not JSON at all is 400 ``malformed_json``."""
+def _from_validation(error: RequestValidationError, request: Request | None) -> Exception:
     found = list(error.errors())
     if _not_json(request, found):
-        return problem_response(
-            "unsupported_media_type", "send the body as JSON, with `Content-Type: application/json`", status=415
-        )
+        return service.UnsupportedMediaType("send the body as JSON, with `Content-Type: application/json`")
     broken = [e for e in found if e.get("type") == "json_invalid"]
     if broken:
         ctx = broken[0].get("ctx") or {}
         where = broken[0].get("loc", ("body", 0))
         at = where[1] if len(where) > 1 else 0
-        reason = ctx.get("error", "invalid JSON")
-        return problem_response("malformed_json", f"the body is not valid JSON: {reason} at character {at}")
+        return service.MalformedBody(
+            f"the body is not valid JSON: {ctx.get('error', 'invalid JSON')} at character {at}"
+        )
     entries = validation_errors(found)
-    in_body = any("pointer" in entry for entry in entries)
-    code = "invalid_request" if in_body else "invalid_query"
-    noun = f"invalid field{'s' * (len(entries) != 1)}" if in_body else "invalid parameter(s)"
-    return problem_response(code, f"the request has {len(entries)} {noun}", status=422, errors=entries)
+    if any("pointer" in entry for entry in entries):
+        return InputInvalid(entries)
+    return service.InvalidQuery(f"the request has {_plural(len(entries), 'invalid parameter')}", entries)
 
 
-def http_problem(error: StarletteHTTPException) -> Response:
-    """Starlette's own errors (unknown route, wrong method, unreadable body) as problems."""
-    codes = {404: "route_not_found", 405: "method_not_allowed", 400: "malformed_json", 413: "body_too_large"}
-    code = codes.get(error.status_code, f"http_{error.status_code}")
+def _from_http(error: StarletteHTTPException) -> Exception:
     detail = str(error.detail)
-    if error.status_code == 404 and detail == "Not Found":
-        detail = "no such route; the API is described at /docs"
-    headers = dict(error.headers or {})
-    return problem_response(code, detail, status=error.status_code, headers=headers)
+    if error.status_code == 404:
+        return service.RouteNotFound(
+            "no such route; the API is described at /docs" if detail == "Not Found" else detail
+        )
+    if error.status_code == 405:
+        return service.MethodNotAllowed(detail)
+    if error.status_code == 413:
+        return service.BodyTooLarge(detail)
+    if error.status_code == 400:
+        return service.MalformedBody(detail)
+    if 400 <= error.status_code < 500:
+        return service.HttpRefusal(detail, status=error.status_code)
+    return service.InternalError("an unexpected error occurred; it has been logged")
 
 
-def problem_document(error: Exception, prefix: str = "") -> dict[str, Any]:
-    """The problem document of a refusal inside a larger body (a batch order): pointers start at ``prefix``."""
-    response = (
-        service_problem(error)
-        if isinstance(error, service.ServiceError)
-        else engine_problem(error)
-        if isinstance(error, EngineError)
-        else policy_problem(error)
-        if isinstance(error, PolicyInvalid)
-        else problem_response("internal_error", "an unexpected error occurred")
+def as_service_error(error: Exception, request: Request | None = None) -> Exception:
+    """What the frameworks and the database raise, as an error of the service's trees (others as they are)."""
+    if isinstance(error, RequestValidationError):
+        return _from_validation(error, request)
+    if isinstance(error, StarletteHTTPException):
+        return _from_http(error)
+    if isinstance(error, OperationalError | InterfaceError):
+        # The database went away or refused the connection: a fault of the moment, not of the input.
+        log.error("database error: %s", error)
+        return service.DatabaseUnavailable("the database is unavailable; try again shortly")
+    if isinstance(error, DataError):
+        # The database refused a value it cannot store (a NUL character, a number out of its range):
+        # the input's fault, not the server's; the transaction was rolled back with it.
+        log.warning("database refused a value: %s", error)
+        return service.UnstorableValue("a value in the request cannot be stored (a NUL character?)")
+    unencodable = isinstance(error, UnicodeError) or (
+        isinstance(error, StatementError) and isinstance(error.orig, UnicodeError)
     )
-    document: dict[str, Any] = json.loads(bytes(response.body))
-    for entry in document.get("errors") or []:
-        if isinstance(entry, dict) and "pointer" in entry:
-            entry["pointer"] = prefix + str(entry["pointer"])
-    return document
+    if unencodable:
+        # JSON can spell a lone surrogate (\ud800) that no UTF-8 text, column or response can hold.
+        return service.UnstorableValue(
+            "a text in the request is not valid Unicode (a lone surrogate?)", code="invalid_unicode"
+        )
+    if isinstance(error, service.ServiceError | EngineError | PolicyInvalid):
+        return error
+    return service.InternalError("an unexpected error occurred; it has been logged")
 
 
 class BodyLimit:
@@ -304,7 +279,7 @@ class BodyLimit:
         if length.isdigit():
             if int(length) > self.limit:
                 detail = f"the body has {int(length)} bytes; at most {self.limit} are accepted"
-                await problem_response("body_too_large", detail, status=413)(scope, receive, send)
+                await problem_response(service.BodyTooLarge(detail))(scope, receive, send)
                 return
             # The HTTP server delivers no more than a declared length: nothing left to count.
             await self.app(scope, receive, send)
@@ -326,55 +301,24 @@ class BodyLimit:
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error the app can raise to its problem+json response."""
 
-    async def on_service(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, service.ServiceError)
-        return service_problem(exc)
+    async def answer(request: Request, exc: Exception) -> Response:
+        error = as_service_error(exc, request)
+        if isinstance(error, service.InternalError):
+            log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
+        return problem_response(error, headers=headers)
 
-    async def on_engine(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, EngineError)
-        return engine_problem(exc)
-
-    async def on_policy(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, PolicyInvalid)
-        return policy_problem(exc)
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        return request_validation_problem(exc, request)
-
-    async def on_http(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        return http_problem(exc)
-
-    async def on_database(_: Request, exc: Exception) -> Response:
-        # The database went away or refused the connection: a fault of the moment, not of the input.
-        log.error("database error: %s", exc)
-        return problem_response("database_unavailable", "the database is unavailable; try again shortly")
-
-    async def on_data(_: Request, exc: Exception) -> Response:
-        # The database refused a value it cannot store (a NUL character, a number out of its range):
-        # the input's fault, not the server's; the transaction was rolled back with it.
-        log.warning("database refused a value: %s", exc)
-        return problem_response("invalid_value", "a value in the request cannot be stored (a NUL character?)")
-
-    async def on_unencodable(request: Request, exc: Exception) -> Response:
-        # JSON can spell a lone surrogate (\ud800) that no UTF-8 text, column or response can hold.
-        if isinstance(exc, StatementError) and not isinstance(exc.orig, UnicodeError):
-            return await on_unexpected(request, exc)
-        return problem_response("invalid_unicode", "a text in the request is not valid Unicode (a lone surrogate?)")
-
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response("internal_error", "an unexpected error occurred; it has been logged")
-
-    app.add_exception_handler(service.ServiceError, on_service)
-    app.add_exception_handler(EngineError, on_engine)
-    app.add_exception_handler(PolicyInvalid, on_policy)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(OperationalError, on_database)
-    app.add_exception_handler(InterfaceError, on_database)
-    app.add_exception_handler(DataError, on_data)
-    app.add_exception_handler(UnicodeError, on_unencodable)
-    app.add_exception_handler(StatementError, on_unencodable)
-    app.add_exception_handler(Exception, on_unexpected)
+    for raised in (
+        service.ServiceError,
+        EngineError,
+        PolicyInvalid,
+        RequestValidationError,
+        StarletteHTTPException,
+        OperationalError,
+        InterfaceError,
+        DataError,
+        UnicodeError,
+        StatementError,
+        Exception,
+    ):
+        app.add_exception_handler(raised, answer)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from api.adapters.db.memory import InMemoryUnitOfWork, MemoryDatabase
-from api.errors import InvalidRequest, KeyNameTaken, KeyNotFound, PermissionDenied
+from api.errors import InvalidRequest, KeyNameTaken, KeyNotFound, MissingPermission
 from api.service import keys
 
 
@@ -27,7 +27,7 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
     ("role", "allowed"),
     [
         ("decide", {"decide", "read_cases", "register_webhook"}),
-        ("author", {"publish", "read_versions", "simulate"}),
+        ("author", {"publish", "read_versions"}),
         (
             "approve",
             {
@@ -40,10 +40,9 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "read_cases",
                 "read_grades",
                 "replay",
-                "simulate",
             },
         ),
-        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "simulate"}),
+        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay"}),
         ("admin", {"manage_keys", "read_versions", "read_log", "read_cases", "read_grades", "register_webhook"}),
     ],
 )
@@ -58,11 +57,13 @@ def test_separation_of_duties() -> None:
     assert not keys.Caller("x", "admin").can("no_such_permission")
 
 
-def test_require_names_who_may() -> None:
-    keys.require(keys.Caller("ops", "admin"), "manage_keys")
-    with pytest.raises(PermissionDenied, match="manage_keys needs admin") as denied:
-        keys.require(keys.Caller("erp", "decide"), "manage_keys")
+def test_permit_names_who_may() -> None:
+    ops = keys.Caller("ops", "admin")
+    assert keys.permit(ops, "manage_keys") is ops
+    with pytest.raises(MissingPermission, match="manage_keys needs role admin") as denied:
+        keys.permit(keys.Caller("erp", "decide"), "manage_keys")
     assert denied.value.code == "forbidden"
+    assert (denied.value.permission, denied.value.roles) == ("manage_keys", ["admin"])
 
 
 def test_create_returns_the_plaintext_once_and_stores_its_hash(uow: InMemoryUnitOfWork) -> None:
@@ -113,10 +114,3 @@ def test_invalid_requests_store_nothing(uow: InMemoryUnitOfWork, name: str, role
         keys.create_key(uow, name, role)
     assert refused.value.code == code
     assert uow.database == MemoryDatabase()
-
-
-def test_bootstrap_admin_key_only_on_an_empty_key_table(uow: InMemoryUnitOfWork) -> None:
-    plaintext = keys.bootstrap_admin_key(uow)
-    assert plaintext is not None and keys.authenticate(uow, plaintext) == keys.Caller("local-admin", "admin")
-    assert keys.bootstrap_admin_key(uow) is None
-    assert [k.name for k in keys.list_keys(uow)] == ["local-admin"]

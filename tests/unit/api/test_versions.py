@@ -24,6 +24,7 @@ from api.errors import (
     VersionNotFound,
 )
 from api.service import versions
+from api.service.registry import PolicyRegistry
 from policy.validate import LoadedPolicy
 from tests.integration.policy_texts import broken, policy_text
 
@@ -154,13 +155,18 @@ def test_a_draft_cannot_be_activated(uow: InMemoryUnitOfWork) -> None:
     refused(uow, InvalidTransition, versions.activate, uow, "1", "bob", "go")
 
 
+def in_force_on(uow: InMemoryUnitOfWork, policy_id: str, day: dt.date) -> VersionRecord:
+    """The version that decides a request dated ``day``, as the service finds it (no cached timeline)."""
+    return PolicyRegistry(policy_id, timeline_ttl=0).version(uow, None, day, None)
+
+
 def test_a_later_version_takes_over_at_its_effective_from(uow: InMemoryUnitOfWork) -> None:
     live(uow, "1")
     live(uow, "2", effective_from=D(2026, 7, 1))
     assert statuses(uow) == {"1": "active", "2": "active"}
     assert timeline(uow) == [("1", D(2026, 1, 1), D(2026, 6, 30)), ("2", D(2026, 7, 1), None)]
-    assert versions.resolve_as_of(uow, "standard", D(2026, 6, 30)).label == "1"
-    assert versions.resolve_as_of(uow, "standard", D(2030, 1, 1)).label == "2"
+    assert in_force_on(uow, "standard", D(2026, 6, 30)).label == "1"
+    assert in_force_on(uow, "standard", D(2030, 1, 1)).label == "2"
 
 
 def test_an_earlier_end_leaves_a_gap(uow: InMemoryUnitOfWork) -> None:
@@ -169,9 +175,9 @@ def test_an_earlier_end_leaves_a_gap(uow: InMemoryUnitOfWork) -> None:
     assert timeline(uow) == [("1", D(2026, 1, 1), D(2026, 3, 31)), ("2", D(2026, 7, 1), D(2026, 12, 31))]
     for day in (D(2025, 12, 31), D(2026, 4, 1), D(2027, 1, 1)):
         with pytest.raises(NoActiveVersion):
-            versions.resolve_as_of(uow, "standard", day)
+            in_force_on(uow, "standard", day)
     with pytest.raises(NoActiveVersion):
-        versions.resolve_as_of(uow, "other", D(2026, 5, 1))
+        in_force_on(uow, "other", D(2026, 5, 1))
 
 
 def test_the_same_start_replaces(uow: InMemoryUnitOfWork) -> None:
@@ -256,7 +262,7 @@ def test_overlap_detected_if_the_store_was_corrupted(uow: InMemoryUnitOfWork) ->
     two = publish(uow, "1.1", note="x")
     uow.versions.set_status(two.id, "active")  # what two racing writers without locks could leave behind
     with pytest.raises(ActiveOverlap):
-        versions.resolve_as_of(uow, "standard", D(2026, 2, 1))
+        in_force_on(uow, "standard", D(2026, 2, 1))
 
 
 # --- references ------------------------------------------------------------------------------

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query
 from fastapi.openapi.models import Example
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.adapters.db.records import CreditCaseRecord
-from api.entrypoints.http.deps import ReadUowDep, RegistryDep, UowDep, UowFactoryDep, require
-from api.entrypoints.http.problems import Problem
-from api.entrypoints.http.routes.webhooks import SenderDep
+from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, RegistryDep, SenderDep, UowDep, UowFactoryDep, require
+from api.entrypoints.http.problems import problems
+from api.entrypoints.http.schemas.cases import (
+    REJECT_EXAMPLES,
+    RELEASE_EXAMPLES,
+    CaseOut,
+    CasePageOut,
+    ResolveRequest,
+)
 from api.service import cases, webhooks
 from api.service.keys import Caller
 
-__all__ = ["CaseOut", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1/cases", tags=["credit cases"])
 
-# No control characters: an id never has them, and PostgreSQL cannot even compare a NUL.
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 CaseReader = Annotated[Caller, Depends(require("read_cases"))]
 CaseResolver = Annotated[Caller, Depends(require("resolve_case"))]
 CaseId = Annotated[
@@ -34,53 +36,11 @@ CaseId = Annotated[
 ]
 
 
-class CaseOut(BaseModel):
-    case_id: str
-    customer_id: str
-    order_ref: str = Field(description="The order reference (`order.reference`, else `order.id`).")
-    order_amount: str = Field(description="The held amount, a decimal string.", examples=["120000.00"])
-    currency: str
-    status: Literal["open", "released", "rejected"]
-    decision_id: str = Field(description="The order decision that opened the case.")
-    opened_at: dt.datetime
-    resolved_by: str | None = Field(description="The API key that released or rejected it.")
-    resolved_at: dt.datetime | None
-    reason: str | None
-    release_until: dt.date | None = Field(description="Released: re-checks up to this `as_of` are covered.")
-    release_amount_max: str | None = Field(description="Released: re-checks up to this amount are covered.")
-
-
-class CasePageOut(BaseModel):
-    items: list[CaseOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
-
-
-class ResolveRequest(BaseModel):
-    """Why: recorded with the case and sent to the webhooks."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(
-        None, max_length=cases.MAX_REASON_LENGTH, description="Required (`reason_required` without it)."
-    )
-
-
-RELEASE_EXAMPLES = {
-    "release": Example(summary="Released", value={"reason": "Customer paid the March invoices; exposure back in limit"})
-}
-REJECT_EXAMPLES = {
-    "reject": Example(summary="Rejected", value={"reason": "Group exposure too high after the bank downgrade"})
-}
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (401, 403, *statuses)}
-
-
 def _case(record: CreditCaseRecord) -> CaseOut:
     return CaseOut.model_validate(cases.case_to_dict(record))
 
 
-@router.get("", response_model=CasePageOut, responses=_problems(422))
+@router.get("", response_model=CasePageOut, responses=problems(422))
 def list_cases(
     uow: ReadUowDep,
     caller: CaseReader,
@@ -102,13 +62,13 @@ def list_cases(
     return CasePageOut(items=[_case(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{case_id}", response_model=CaseOut, responses=_problems(404))
+@router.get("/{case_id}", response_model=CaseOut, responses=problems(404))
 def get_case(case_id: CaseId, uow: ReadUowDep, caller: CaseReader) -> CaseOut:
     """One credit case: order systems poll it for the outcome of a held order."""
     return _case(cases.get_case(uow, case_id))
 
 
-@router.post("/{case_id}/release", response_model=CaseOut, responses=_problems(404, 409, 422))
+@router.post("/{case_id}/release", response_model=CaseOut, responses=problems(404, 409, 422))
 def release_case(
     case_id: CaseId,
     body: Annotated[ResolveRequest, Body(openapi_examples=RELEASE_EXAMPLES)],
@@ -131,7 +91,7 @@ def release_case(
     return _case(record)
 
 
-@router.post("/{case_id}/reject", response_model=CaseOut, responses=_problems(404, 409, 422))
+@router.post("/{case_id}/reject", response_model=CaseOut, responses=problems(404, 409, 422))
 def reject_case(
     case_id: CaseId,
     body: Annotated[ResolveRequest, Body(openapi_examples=REJECT_EXAMPLES)],

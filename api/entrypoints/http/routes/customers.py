@@ -7,13 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.openapi.models import Example
-from pydantic import BaseModel, Field
 
 from api.adapters.db.records import CustomerRecord, GradeChangeRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
-from api.entrypoints.http.deps import ReadUowDep, require
-from api.entrypoints.http.problems import Problem
-from api.entrypoints.http.routes.cases import PRINTABLE
+from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, require
+from api.entrypoints.http.problems import problems
+from api.entrypoints.http.schemas.grades import (
+    CurrentGradeOut,
+    GradeChangeOut,
+    GradeHistoryOut,
+    PolicyVersionOut,
+    ReviewDueOut,
+    ReviewsDueOut,
+)
 from api.service import grades
 from api.service.keys import Caller
 
@@ -32,49 +38,6 @@ CustomerId = Annotated[
         openapi_examples={"customer": Example(summary="A customer", value="C-1001")},
     ),
 ]
-
-
-class PolicyVersionOut(BaseModel):
-    sha256: str
-    version: str | None = Field(description="The version label; null if that version is not stored here.")
-
-
-class GradeChangeOut(BaseModel):
-    old_grade: str | None = Field(description="Null for the customer's first assessment.")
-    new_grade: str
-    score: str = Field(examples=["78.50"])
-    policy: PolicyVersionOut
-    decided_at: dt.datetime
-    next_review: dt.date | None
-    decision_id: str | None
-
-
-class CurrentGradeOut(BaseModel):
-    grade: str
-    score: str
-    credit_limit: str = Field(examples=["1500000.00"])
-    next_review: dt.date | None
-    updated_at: dt.datetime = Field(description="When the latest assessment was made.")
-
-
-class GradeHistoryOut(BaseModel):
-    customer_id: str
-    current: CurrentGradeOut | None
-    changes: list[GradeChangeOut] = Field(description="Oldest first; only assessments that changed the grade.")
-
-
-class ReviewDueOut(CurrentGradeOut):
-    customer_id: str
-    days_overdue: int = Field(description="Days from `next_review` to the date asked about (0: due that day).")
-
-
-class ReviewsDueOut(BaseModel):
-    on: dt.date
-    customers: list[ReviewDueOut] = Field(description="Most overdue first.")
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (401, 403, *statuses)}
 
 
 def _current(customer: CustomerRecord) -> dict[str, Any]:
@@ -102,7 +65,7 @@ def _change(uow: AbstractUnitOfWork, change: GradeChangeRecord, labels: dict[str
     )
 
 
-@router.get("/v1/customers/{customer_id}/grades", response_model=GradeHistoryOut, responses=_problems(404))
+@router.get("/v1/customers/{customer_id}/grades", response_model=GradeHistoryOut, responses=problems(404))
 def customer_grades(customer_id: CustomerId, uow: ReadUowDep, caller: GradeReader) -> GradeHistoryOut:
     """A customer's grade changes over time (old and new grade, score, policy version, date) and current grade.
 
@@ -118,7 +81,7 @@ def customer_grades(customer_id: CustomerId, uow: ReadUowDep, caller: GradeReade
     )
 
 
-@router.get("/v1/reviews/due", response_model=ReviewsDueOut, responses=_problems(422))
+@router.get("/v1/reviews/due", response_model=ReviewsDueOut, responses=problems(422))
 def reviews_due(
     uow: ReadUowDep,
     caller: GradeReader,

@@ -6,29 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.adapters.db.migrate import check_database, current_revision
 from api.adapters.db.unit_of_work import UnitOfWork
 from api.entrypoints.http.deps import ClockDep, EngineDep, MetricsDep, RegistryDep
 from api.entrypoints.http.problems import Problem, problem_response
-from api.errors import ServiceError
-from engine.models import PolicyRef
+from api.entrypoints.http.schemas.health import LiveOut, ReadyOut
+from api.errors import DatabaseNotReady, DatabaseUnavailable, NotReady, ServiceError
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
-
-
-class LiveOut(BaseModel):
-    status: str
-
-
-class ReadyOut(BaseModel):
-    status: str
-    schema_revision: str | None
-    policy: PolicyRef
 
 
 @router.get("/healthz", response_model=LiveOut)
@@ -50,10 +39,11 @@ def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock:
         with UnitOfWork(engine, read_only=True) as uow:
             version, _ = registry.for_request(uow, None, clock().date(), None)
     except (OperationalError, InterfaceError) as exc:
-        return problem_response("database_unavailable", f"the database does not answer: {exc.orig}", status=503)
+        return problem_response(DatabaseUnavailable(f"the database does not answer: {exc.orig}"))
+    except DatabaseNotReady as error:
+        return problem_response(error)
     except ServiceError as error:
-        code = "database_not_ready" if error.code == "database_not_ready" else "not_ready"
-        return problem_response(code, f"not ready: {error.message}", status=503)
+        return problem_response(NotReady(f"not ready: {error.message}"))
     metrics.policy_in_use((version.policy_id, version.label, version.sha256))
     policy = {"id": version.policy_id, "version": version.label, "sha256": version.sha256}
     return {"status": "ready", "schema_revision": current_revision(engine), "policy": policy}

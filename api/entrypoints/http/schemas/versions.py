@@ -1,0 +1,167 @@
+"""The bodies of the policy version routes as OpenAPI documents them, and the JSON shape of a version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi.openapi.models import Example
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.adapters.db.records import LifecycleEventRecord, VersionRecord
+from api.service.jsontext import iso
+from api.service.versions import InForce
+
+__all__ = [
+    "LIFECYCLE_EXAMPLES",
+    "MAX_POLICY_BYTES",
+    "PUBLISH_BODY",
+    "YAML_TYPES",
+    "DiffOut",
+    "EventsOut",
+    "LifecycleOut",
+    "LifecycleRequest",
+    "PublishOut",
+    "PublishRequest",
+    "VersionDetailOut",
+    "VersionListOut",
+    "event_dict",
+    "version_dict",
+]
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+MAX_POLICY_BYTES = 1_000_000
+
+
+# --- bodies and responses -------------------------------------------------------------------------
+class PublishRequest(BaseModel):
+    """A policy to publish as a draft; its test cases run first when given."""
+
+    model_config = ConfigDict(extra="forbid")
+    yaml: str = Field(min_length=1, max_length=MAX_POLICY_BYTES, description="The policy file's text.")
+    file: str = Field("policy.yaml", min_length=1, max_length=500, description="Its name, for locations.")
+    cases_yaml: str | None = Field(None, max_length=MAX_POLICY_BYTES, description="Its `*.cases.yaml` text.")
+    cases_file: str = Field("policy.cases.yaml", min_length=1, max_length=500)
+
+
+class LifecycleRequest(BaseModel):
+    """Why: recorded with the actor (the caller's key name) in the version's history."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class InForceOut(BaseModel):
+    start: dt.date
+    end: dt.date | None
+
+
+class VersionOut(BaseModel):
+    policy_id: str
+    version: str
+    sha256: str
+    status: str = Field(description="draft, approved, active or retired")
+    effective_from: dt.date
+    effective_to: dt.date | None
+    author: str
+    change_note: str
+    created_by: str
+    created_at: dt.datetime
+    source_file: str
+    in_force: InForceOut | None = Field(None, description="The days this version decides, when active.")
+
+
+class PublishOut(VersionOut):
+    created: bool = Field(description="False when the same content was already stored (nothing written).")
+
+
+class VersionDetailOut(VersionOut):
+    source_text: str
+
+
+class EventOut(BaseModel):
+    event: str
+    actor: str
+    reason: str
+    at: dt.datetime
+
+
+class LifecycleOut(VersionOut):
+    event: EventOut
+
+
+class VersionListOut(BaseModel):
+    policy_id: str
+    versions: list[VersionOut]
+
+
+class EventsOut(BaseModel):
+    version: VersionOut
+    events: list[EventOut]
+
+
+class ChangeOut(BaseModel):
+    path: str
+    kind: str = Field(description="added, removed or changed")
+    old: Any
+    new: Any
+
+
+class DiffOut(BaseModel):
+    from_: VersionOut = Field(alias="from")
+    to: VersionOut
+    changes: list[ChangeOut]
+    text: str
+
+
+_POLICY_EXAMPLE = "policy:\n  id: standard\n  version: '2026.2'\n  effective_from: 2026-07-01\n  ...\n"
+PUBLISH_EXAMPLES = {
+    "json": {"summary": "YAML in a JSON body", "value": {"yaml": _POLICY_EXAMPLE, "file": "rules/standard.yaml"}},
+    "with_cases": {
+        "summary": "With its test cases",
+        "value": {"yaml": _POLICY_EXAMPLE, "cases_yaml": "policy: standard.yaml\ncases:\n  - ...\n"},
+    },
+}
+LIFECYCLE_EXAMPLES = {"reason": Example(summary="Why", value={"reason": "reviewed with the credit committee"})}
+
+
+PUBLISH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/PublishRequest"},
+                "examples": PUBLISH_EXAMPLES,
+            },
+            "application/yaml": {
+                "schema": {"type": "string"},
+                "examples": {"yaml": {"summary": "The policy file as is", "value": _POLICY_EXAMPLE}},
+            },
+        },
+    }
+}
+
+
+def version_dict(version: VersionRecord, periods: dict[int, InForce] | None = None) -> dict[str, Any]:
+    """A version's metadata as JSON."""
+    period = (periods or {}).get(version.id)
+    return {
+        "policy_id": version.policy_id,
+        "version": version.label,
+        "sha256": version.sha256,
+        "status": version.status,
+        "effective_from": version.effective_from.isoformat(),
+        "effective_to": version.effective_to.isoformat() if version.effective_to else None,
+        "author": version.author,
+        "change_note": version.change_note,
+        "created_by": version.created_by,
+        "created_at": iso(version.created_at),
+        "source_file": version.source_file,
+        "in_force": None
+        if period is None
+        else {"start": period.start.isoformat(), "end": period.end.isoformat() if period.end else None},
+    }
+
+
+def event_dict(event: LifecycleEventRecord) -> dict[str, Any]:
+    return {"event": event.event, "actor": event.actor, "reason": event.reason, "at": iso(event.at)}
