@@ -17,7 +17,7 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy policy engine api
+	$(BIN)/mypy policy engine api tests
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 

@@ -9,7 +9,7 @@ yields its coded error and the batch goes on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +71,7 @@ class PolicyComparison:
 
 
 def compare_policies(
-    current: CompiledPolicy, candidate: CompiledPolicy, kind: str, payloads: list[Mapping[str, Any]]
+    current: CompiledPolicy, candidate: CompiledPolicy, kind: str, payloads: Sequence[Mapping[str, Any]]
 ) -> PolicyComparison:
     """Evaluate the same inputs under both policies and count outcome transitions."""
     before = to_frame(decide_many(current, kind, payloads))

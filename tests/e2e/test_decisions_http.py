@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from api.adapters.db.records import DecisionRecord
+from api.adapters.db.repository import DecisionQuery, DecisionRepository
 from api.adapters.db.unit_of_work import UnitOfWork
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
@@ -205,16 +207,31 @@ class LateToTheRace(UnitOfWork):
 
     def __enter__(self) -> LateToTheRace:
         super().__enter__()
-        decisions, blind = self.decisions, [True]
-
-        def get_by_request_id(request_id: str) -> Any:
-            if blind.pop() if blind else False:
-                return None  # the concurrent winner had not committed yet when we looked
-            return decisions.get_by_request_id(request_id)
-
-        self.decisions = type("Blind", (), {"get_by_request_id": staticmethod(get_by_request_id)})()
-        self.decisions.add = decisions.add  # type: ignore[attr-defined]
+        self.decisions = BlindOnce(self.decisions)
         return self
+
+
+class BlindOnce:
+    """The decision log, except that its first look for a request_id finds nothing."""
+
+    def __init__(self, log: DecisionRepository) -> None:
+        self._log = log
+        self._blind = True
+
+    def get_by_request_id(self, request_id: str) -> DecisionRecord | None:
+        if self._blind:
+            self._blind = False
+            return None  # the concurrent winner had not committed yet when we looked
+        return self._log.get_by_request_id(request_id)
+
+    def add(self, decision: DecisionRecord) -> None:
+        self._log.add(decision)
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        return self._log.get(decision_id)
+
+    def query(self, query: DecisionQuery) -> list[DecisionRecord]:
+        return self._log.query(query)
 
 
 def test_a_concurrent_request_with_the_same_id_gets_the_stored_response(service: Service) -> None:

@@ -62,7 +62,7 @@ def declared_permission(service: Service, method: str, path: str) -> str | None:
     """The permission the route's dependencies require (``require(p)`` marks its dependency)."""
     for context in iter_route_contexts(service.app.routes):
         route = context.original_route
-        if isinstance(route, APIRoute) and context.path == path and method in route.methods:
+        if isinstance(route, APIRoute) and context.path == path and method in (route.methods or ()):
             stack = list(route.dependant.dependencies)
             while stack:
                 dependant = stack.pop()

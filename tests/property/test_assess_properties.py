@@ -85,7 +85,10 @@ def improvements(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
 
 
 def payload(f: dict[str, Any], allocated: Decimal = Decimal(0)) -> dict[str, Any]:
-    text = lambda d: format(d, "f")  # noqa: E731
+
+    def text(value: Decimal) -> str:
+        return format(value, "f")
+
     names = ["character", "visit_impression", "industry_prospects", "economic_conditions"]
     return {
         "customer": {"id": "C-PROP", "segment": "ordinary"},

@@ -8,6 +8,7 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from api import errors
 from api.entrypoints.http import problems
@@ -15,7 +16,7 @@ from engine.errors import CompileError, EngineError, InputError, InputInvalid
 from policy.errors import Issue, PolicyInvalid
 
 
-def document(response: problems.Response) -> dict[str, object]:
+def document(response: Response) -> dict[str, object]:
     assert response.media_type == problems.PROBLEM_JSON
     return dict(json.loads(bytes(response.body)))
 

@@ -10,9 +10,9 @@ import pytest
 
 from api.adapters.db.memory import InMemoryUnitOfWork
 from api.adapters.db.records import VersionRecord
-from api.errors import NoActiveVersion, VersionNotFound
+from api.errors import NoActiveVersion, VersionNotApproved, VersionNotFound, VersionUnusable
 from api.service import versions
-from api.service.registry import PolicyRegistry, VersionNotApproved, VersionUnusable
+from api.service.registry import PolicyRegistry
 from policy.validate import LoadedPolicy
 from tests.integration.policy_texts import policy_text
 

@@ -69,7 +69,7 @@ class TestShippedPolicy:
         assert out["terms"]["text"] == "3/10, 2/20, n/60"
         assert out["review_interval_days"] == 90
         assert out["next_review"] == "2026-09-28"
-        assert sum(D(f["weighted"]) for f in out["factors"]).quantize(D("0.01")) == D(out["score"])
+        assert sum((D(f["weighted"]) for f in out["factors"]), D(0)).quantize(D("0.01")) == D(out["score"])
 
     def test_trace_shows_every_limit_step_and_the_binding_cap(self, shipped: CompiledPolicy) -> None:
         trace = decide(shipped, "assess", assess_input()).trace
