@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from policy.errors import Issue
+from policy.terms import TERMS_PROBLEM_CODES
 
 __all__ = [
     "CapacityError",
@@ -42,7 +43,7 @@ class EngineError(Exception):
     """Base of every error raised by the engine."""
 
     code = "engine_error"
-    CODES: ClassVar[tuple[str, ...]] = ("engine_error",)
+    CODES: ClassVar[tuple[str, ...]] = ("engine_error", "grade_band_defect")
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -60,7 +61,15 @@ class CompileError(EngineError):
         "ruleset_conflict",
         "duplicate_rule_id",
         "field_type_conflict",
+        # A condition or terms text that validation refuses first (the policy language's own codes):
+        "condition_syntax",
         "condition_type",
+        "condition_precision",
+        "condition_value",
+        "unknown_field",
+        "unknown_grade",
+        "arith_not_hoisted",
+        "terms_syntax",
     )
 
     def __init__(self, issues: Sequence[Issue]) -> None:
@@ -111,7 +120,12 @@ class InputError(EngineError):
         "unknown_segment",
         "unknown_decision_kind",
         "terms_syntax",
-        "grade_band_defect",
+        "amount_out_of_range",
+        "date_out_of_range",
+        "as_of_before_invoice",
+        "payment_before_invoice",
+        "payment_after_as_of",
+        *TERMS_PROBLEM_CODES,
     )
 
     def __init__(self, message: str, *, field: str, code: str | None = None) -> None:

@@ -18,6 +18,7 @@ from policy.errors import ExpressionError
 
 __all__ = [
     "MAX_CREDIT_DAYS",
+    "TERMS_PROBLEM_CODES",
     "DiscountTier",
     "ParsedTerms",
     "TermsProblem",
@@ -90,6 +91,16 @@ class _Tier(Protocol):
 
     @property
     def days(self) -> int: ...
+
+
+# Every code a TermsProblem carries (policy validation and settlement requests report them alike).
+TERMS_PROBLEM_CODES: tuple[str, ...] = (
+    "discount_rate_range",
+    "discount_days_order",
+    "discount_beyond_period",
+    "discount_rate_order",
+    "terms_period_range",
+)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from api.errors import (
     InvalidRequest,
     InvalidTransition,
     PublishRefused,
+    ReasonRequired,
     VersionLabelTaken,
     VersionNotFound,
 )
@@ -115,7 +116,7 @@ def _actor(value: str) -> str:
 def _reason(value: str) -> str:
     reason = (value or "").strip()
     if not reason:
-        raise InvalidRequest("reason is required", code="reason_required")
+        raise ReasonRequired("a reason is required: it is recorded with the lifecycle step")
     return reason
 
 

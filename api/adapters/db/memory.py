@@ -23,7 +23,7 @@ from api.adapters.db.records import (
 )
 from api.adapters.db.repository import DecisionQuery
 from api.adapters.db.unit_of_work import AbstractUnitOfWork, Clock, utc_now
-from api.errors import DuplicateRecord, KeyNotFound, NotFound, VersionNotFound
+from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
 __all__ = ["InMemoryUnitOfWork", "MemoryDatabase"]
 
@@ -231,7 +231,7 @@ class _Cases:
         release_amount_max: Decimal | None = None,
     ) -> CreditCaseRecord:
         if case_id not in self._db.cases:
-            raise NotFound(f"no credit case {case_id}", code="case_not_found")
+            raise CaseNotFound(f"no credit case {case_id}")
         record = self._db.cases[case_id] = replace(
             self._db.cases[case_id],
             status=status,

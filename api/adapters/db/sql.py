@@ -28,7 +28,7 @@ from api.adapters.db.records import (
     WebhookRecord,
 )
 from api.adapters.db.repository import DecisionQuery
-from api.errors import DuplicateRecord, KeyNotFound, NotFound, VersionNotFound
+from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
 __all__ = [
     "SqlCaseRepository",
@@ -347,7 +347,7 @@ class SqlCaseRepository:
         self._c.execute(update(t.credit_cases).where(t.credit_cases.c.case_id == case_id).values(values))
         record = self.get(case_id)
         if record is None:
-            raise NotFound(f"no credit case {case_id}", code="case_not_found")
+            raise CaseNotFound(f"no credit case {case_id}")
         return record
 
 
