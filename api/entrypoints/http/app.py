@@ -8,7 +8,7 @@ committer's writer thread and the webhook retries.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,7 +32,7 @@ from api.service.registry import DEFAULT_POLICY_ID, PolicyRegistry
 from api.service.webhooks import deliver_forever
 from api.settings import Settings, get_settings
 
-__all__ = ["create_app"]
+__all__ = ["CreditPolicyApp", "create_app"]
 
 # A batch of 1000 orders with inline credit files stays well below; anything larger is refused (413).
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -53,19 +53,19 @@ with one `errors` entry (JSON `pointer`, `message`, `code`) per bad field.
 """
 
 
-def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The schema, with the decision bodies documented as the engine's models plus the envelope."""
+class CreditPolicyApp(FastAPI):
+    """The FastAPI app, whose OpenAPI schema documents the decision bodies as the engine's models."""
 
-    def build() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = get_openapi(
+                title=self.title, version=self.version, description=self.description, routes=self.routes
+            )
             document_decision_bodies(schema)
             ref = "#/components/schemas/{model}"
             schema["components"]["schemas"]["PublishRequest"] = PublishRequest.model_json_schema(ref_template=ref)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    return build
+            self.openapi_schema = schema
+        return self.openapi_schema
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             retrier.join(timeout=15)
         engine.dispose()
 
-    app = FastAPI(title="creditpolicy", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = CreditPolicyApp(title="creditpolicy", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.db_engine = engine
     app.state.clock = clock
@@ -120,5 +120,4 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.include_router(decisions.decision_router)
     for module in (decisions, versions, cases, customers, webhooks, health):
         app.include_router(module.router)
-    app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,133 @@
+"""The decision use case on the in-memory store: logged before answered, idempotent, hooks per kind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from api.adapters.db.memory import InMemoryUnitOfWork, MemoryDatabase
+from api.adapters.group_commit import GroupCommitter
+from api.errors import RefusedField, RequestIdReused
+from api.service import versions
+from api.service.decisions import DecisionResponse, DecisionWriter, decide_and_log
+from api.service.keys import Caller
+from api.service.policy_cases import run_cases_beside
+from api.service.registry import PolicyRegistry
+from engine.errors import InputInvalid
+from tests.conftest import SHIPPED
+from tests.decision_factories import assess_input, order_input
+
+ERP = Caller("erp", "decide")
+
+
+@dataclass
+class Store:
+    """The in-memory database and a writer over it, as the service wires them."""
+
+    database: MemoryDatabase
+    writer: DecisionWriter
+
+    def decide(self, kind: str, body: Any, *, caller: Caller = ERP, explain: bool = False) -> DecisionResponse:
+        return asyncio.run(decide_and_log(kind, body, caller, self.writer, explain=explain))
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    database = MemoryDatabase()
+    with InMemoryUnitOfWork(database) as uow:
+        record, _ = versions.publish(
+            uow, SHIPPED.read_text(encoding="utf-8"), "rules/standard.yaml", "author", run_cases_beside
+        )
+        versions.approve(uow, record.sha256, "approver", "ok")
+        versions.activate(uow, record.sha256, "approver", "go")
+    committer = GroupCommitter(lambda: InMemoryUnitOfWork(database))
+    writer = DecisionWriter(
+        PolicyRegistry(), lambda: InMemoryUnitOfWork(database), lambda: InMemoryUnitOfWork(database), committer
+    )
+    yield Store(database, writer)
+    committer.close()
+
+
+def test_a_decision_is_logged_before_it_is_answered(store: Store) -> None:
+    answer = store.decide("order", {**order_input(), "request_id": "erp-1"})
+    logged = store.database.decisions[answer.decision_id]
+    assert logged.output_json == answer.output_json and logged.caller == "erp" and logged.customer_id == "C-1001"
+    content = answer.content()
+    assert (content["kind"], content["outcome"], content["request_id"]) == ("order", "approve", "erp-1")
+    assert content["policy"]["version"] == "2026.1" and "trace" not in content
+    assert json.loads(logged.trace_json or "{}")["kind"] == "order"  # the trace is always logged
+
+
+def test_the_same_request_id_and_body_replay_the_answer_byte_for_byte(store: Store) -> None:
+    body = {**order_input(), "request_id": "erp-2"}
+    first = store.decide("order", body)
+    again = store.decide("order", dict(reversed(list(body.items()))))  # the same body, keys in another order
+    assert again.replayed and not first.replayed and again.body() == first.body()
+    assert len(store.database.decisions) == 1
+    with pytest.raises(RequestIdReused):
+        store.decide("order", {**order_input(amount="5.00"), "request_id": "erp-2"})
+    with pytest.raises(RequestIdReused):
+        store.decide("assess", {**assess_input(), "request_id": "erp-2"})
+
+
+def test_a_request_refused_now_still_replays_what_it_was_answered(store: Store) -> None:
+    body = {**order_input(), "request_id": "erp-3"}
+    first = store.decide("order", body)
+    for version in store.database.versions.values():  # nothing is in force any more
+        store.database.versions[version.id] = version.__class__(**{**vars(version), "status": "retired"})
+    store.writer.registry.forget()
+    assert store.decide("order", body).body() == first.body()
+    with pytest.raises(RefusedField) as refused:
+        store.decide("order", {**body, "request_id": "erp-4"})
+    assert refused.value.code == "no_active_version" and refused.value.errors == [
+        {"pointer": "/as_of", "message": refused.value.message, "code": "no_active_version"}
+    ]
+
+
+@pytest.mark.parametrize(("pin", "code"), [("9.9", "unknown_policy_version"), ("0000000000", "unknown_policy_version")])
+def test_a_wrong_pin_points_at_policy_version(store: Store, pin: str, code: str) -> None:
+    with pytest.raises(RefusedField) as refused:
+        store.decide("order", {**order_input(), "policy_version": pin})
+    assert refused.value.code == code and refused.value.errors is not None
+    assert refused.value.errors[0]["pointer"] == "/policy_version"
+    assert store.database.decisions == {}
+
+
+def test_an_order_held_opens_a_credit_case_and_queues_its_events(store: Store) -> None:
+    answer = store.decide("order", order_input(amount="2000000.00"))  # over the 1m limit
+    content = answer.content()
+    assert content["outcome"] == "hold" and content["case"]["effect"] == "opened" and answer.events
+    assert [r["reason"] for r in content["reasons"]] == ["OVER_LIMIT", "CASE_OPENED"]
+    case = store.database.cases[content["case"]["case_id"]]
+    assert case.decision_id == answer.decision_id and case.status == "open"
+    held_again = store.decide("order", order_input(amount="10.00")).content()
+    assert (held_again["outcome"], held_again["case"]["effect"]) == ("hold", "held_by_open_case")
+
+
+def test_an_assessment_records_the_grade(store: Store) -> None:
+    answer = store.decide("assess", assess_input(), explain=True)
+    content = answer.content()
+    assert content["outcome"] == "AAA" and content["trace"]["kind"] == "assess"
+    assert "case" not in content
+    customer = store.database.customers["C-1001"]
+    assert (customer.grade, str(customer.credit_limit)) == ("AAA", content["decision"]["credit_limit"])
+    [change] = store.database.grades
+    assert (change.old_grade, change.new_grade, change.decision_id) == (None, "AAA", answer.decision_id)
+
+
+def test_bodies_no_decision_can_hold_are_refused_before_anything_is_read(store: Store) -> None:
+    deep: dict[str, Any] = {"as_of": "2026-06-30"}
+    node = deep
+    for _ in range(40):
+        node["x"] = {}
+        node = node["x"]
+    for body, code in (([1], "dict_type"), (deep, "too_deep"), ({"request_id": 7}, "invalid_request_id")):
+        with pytest.raises(InputInvalid) as refused:
+            store.decide("order", body)
+        assert refused.value.errors[0]["code"] == code
+    assert store.database.decisions == {}
