@@ -213,7 +213,7 @@ def database(postgres: str | None) -> Iterator[str]:
 
 def decide_key(database_url: str) -> str:
     """Migrate, activate the shipped policy and create the local keys; the decide key."""
-    from api.entrypoints.http.app import bootstrap_database
+    from api.bootstrap import bootstrap_database
     from api.settings import Settings
 
     created = bootstrap_database(Settings(database_url=database_url), out=io.StringIO())
