@@ -44,7 +44,7 @@ __all__ = [
     "VersionSummary",
 ]
 
-SCHEMA = "creditpolicy.simulation/1"
+SCHEMA: Literal["creditpolicy.simulation/1"] = "creditpolicy.simulation/1"
 
 
 def _money_text(value: Decimal) -> str:
