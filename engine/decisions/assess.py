@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.decisions.kind import DecisionKind
+from engine.decisions.settlement import add_days
 from engine.errors import EngineError
 from engine.facts import credit_file_fact, with_computed
 from engine.ir import (
@@ -276,7 +276,7 @@ def run_assessment(compiled: CompiledPolicy, request: AssessRequest, trace: Trac
         credit_limit=limit,
         terms=terms_out(terms),
         review_interval_days=review_days,
-        next_review=request.as_of + dt.timedelta(days=review_days),
+        next_review=add_days(request.as_of, review_days, "as_of"),  # refused beyond the calendar, never a crash
         factors=scores,
         policy=policy_ref(compiled),
     )

@@ -105,6 +105,13 @@ def test_bodies_that_are_no_request(service: Service, raw: bytes, status: int, c
     assert (response.status_code, response.json()["code"]) == (status, code)
 
 
+@pytest.mark.parametrize("path", ["/v1/decisions/order", "/v1/decisions/assess", "/v1/decisions/order:batch"])
+def test_json_nested_past_what_a_parser_recurses_is_malformed_not_a_crash(service: Service, path: str) -> None:
+    deep = b"[" * 5000 + b"]" * 5000
+    response = service.post(path, headers={"Content-Type": "application/json"}, content=deep)
+    assert (response.status_code, response.json()["code"]) == (400, "malformed_json")
+
+
 def test_nul_characters_are_refused_alike_on_both_databases(service: Service) -> None:
     """PostgreSQL cannot store or compare a NUL; SQLite can: both must answer 422, never a 5xx."""
     order = body("order", "C-\u0000")
@@ -342,6 +349,21 @@ def test_batch_decides_each_order_and_reports_bad_ones_in_place(service: Service
     again = service.post("/v1/decisions/order:batch", {"orders": orders, "request_id": batch_id}).json()
     assert [r.get("replayed") for r in again["results"]] == [True, None, None, None, True]
     assert service.count("decisions", "customer_id = :c", c=customer) == 2
+
+
+def test_dates_at_the_end_of_the_calendar_are_refused_in_place(service: Service) -> None:
+    customer = unique("C")
+    late = body("assess", customer, as_of="9999-12-31")
+    refused = service.post("/v1/decisions/assess", late)
+    assert (refused.status_code, refused.json()["code"]) == (422, "date_out_of_range")
+    inline = body("order", customer, as_of="9999-12-31")
+    inline["customer"] = {"id": customer, "credit_file": late["credit_file"]}
+    batch = service.post("/v1/decisions/order:batch", {"orders": [body("order", customer), inline]})
+    assert batch.status_code == 200, batch.text
+    assert [(r["status"], (r.get("problem") or {}).get("code")) for r in batch.json()["results"]] == [
+        (200, None),
+        (422, "date_out_of_range"),
+    ]
 
 
 def test_batch_envelope_is_validated(service: Service) -> None:

@@ -12,6 +12,7 @@ import pytest
 from engine.compiler import compile_policy
 from engine.decide import decide
 from engine.decisions.assess import score_factor
+from engine.errors import InputError
 from engine.ir import BandIR, BandScoring, CompiledPolicy, FactorIR, RatingScoring, SourceRef, StandardValueScoring
 from engine.matchers import python_matcher
 from policy import schema as s
@@ -219,3 +220,17 @@ def test_durable_and_python_agree_on_assessment(
     cf["financials"][field] = "123.45"
     payload = assess_input(cf)
     assert decide(shipped, "assess", payload).output() == decide(shipped_python, "assess", payload).output()
+
+
+@pytest.mark.parametrize("kind", ["assess", "order"])
+def test_a_review_date_beyond_the_calendar_is_an_input_error_not_a_crash(shipped: CompiledPolicy, kind: str) -> None:
+    payload = assess_input()
+    if kind == "order":  # an order whose customer brings its credit file is assessed inline
+        payload = {
+            "customer": {"id": "C-1", "credit_file": strong_credit_file()},
+            "order": {"id": "SO-1", "amount": "10.00", "currency": "CNY"},
+        }
+    payload["as_of"] = "9999-12-31"
+    with pytest.raises(InputError) as refused:
+        decide(shipped, kind, payload)
+    assert (refused.value.code, refused.value.field) == ("date_out_of_range", "as_of")
