@@ -209,7 +209,7 @@ def approve(
         raise InvalidTransition(f"{_name(version)} is {version.status}; only a draft can be approved")
     if _same_person(actor, version.created_by) or _same_person(actor, version.author):
         raise FourEyes(f"{actor} published or wrote {_name(version)}; another person must approve it")
-    record = uow.versions.set_status(version.id, "approved")
+    record = _moved(uow, version, "approved", only_from=("draft",))
     uow.events.add(version.id, "approved", actor, reason, uow.now())
     return _committed(uow, record, timeline)
 
@@ -247,10 +247,10 @@ def activate(
     now = uow.now()
     event = "rolled_back" if was_active else "activated"
     for replaced in starting_inside:
-        uow.versions.set_status(replaced.id, "retired")
+        _moved(uow, replaced, "retired", only_from=("active",))
         why = "rolled back to" if was_active else "replaced by"
         uow.events.add(replaced.id, "retired", actor, f"{why} {_name(target)}: {reason}", now)
-    record = uow.versions.set_status(target.id, "active")
+    record = _moved(uow, target, "active", only_from=(target.status,))
     uow.events.add(target.id, event, actor, reason, now)
     _check_no_overlap(uow.versions.list(target.policy_id))
     return _committed(uow, record, timeline)
@@ -264,9 +264,25 @@ def retire(
     version = get_version(uow, ref)
     if version.status not in ("approved", "active"):
         raise InvalidTransition(f"{_name(version)} is {version.status}; only approved or active versions are retired")
-    record = uow.versions.set_status(version.id, "retired")
+    record = _moved(uow, version, "retired", only_from=("approved", "active"))
     uow.events.add(version.id, "retired", actor, reason, uow.now())
     return _committed(uow, record, timeline)
+
+
+def _moved(
+    uow: AbstractUnitOfWork, version: VersionRecord, status: str, *, only_from: tuple[str, ...]
+) -> VersionRecord:
+    """Move a version to ``status`` if it still is in one of ``only_from``: each lifecycle step happens once.
+
+    Two approvers acting at once both read a draft; the store lets one move it, and the other is
+    refused as if it had read the version after the first committed.
+    """
+    record = uow.versions.set_status(version.id, status, only_from=only_from)
+    if record is None:
+        now = uow.versions.get(version.id)
+        found = now.status if now is not None else "gone"
+        raise InvalidTransition(f"{_name(version)} was moved to {found} meanwhile; nothing was changed")
+    return record
 
 
 def _committed(uow: AbstractUnitOfWork, record: VersionRecord, timeline: TimelineCache | None) -> VersionRecord:

@@ -193,3 +193,36 @@ def test_concurrent_activations_leave_one_active_version(make_uow: UowFactory) -
     with make_uow() as uow:
         assert sorted(v.status for v in versions.list_versions(uow)) == ["active", "retired"]
         assert len(versions.in_force(uow, "standard")) == 1
+
+
+@pytest.mark.parametrize("step", ["approve", "retire"])
+def test_concurrent_lifecycle_steps_on_one_version_happen_once(make_uow: UowFactory, step: str) -> None:
+    """Several approvers act on one version at once: exactly one succeeds, one event is written."""
+    record = publish(make_uow, policy_text("1"))
+    if step == "retire":
+        with make_uow() as uow:
+            versions.approve(uow, record.sha256, "bob", "ok")
+    workers = 6
+    start = threading.Barrier(workers)
+    outcomes: list[str] = []
+
+    def work(actor: str) -> None:
+        start.wait()
+        try:
+            with make_uow() as uow:
+                getattr(versions, step)(uow, record.sha256, actor, "at once")
+            outcomes.append("done")
+        except ServiceError as error:
+            outcomes.append(error.code)
+        except BaseException as exc:  # collected: an exception in a thread would otherwise vanish
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(f"approver-{n}",)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["done"] + ["invalid_transition"] * (workers - 1)
+    expected_event = "approved" if step == "approve" else "retired"
+    with make_uow() as uow:
+        assert [e.event for e in versions.events(uow, record.sha256)].count(expected_event) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Self
@@ -79,9 +79,13 @@ class _Versions:
         found = [v for v in self._db.versions.values() if policy_id in (None, v.policy_id)]
         return sorted(found, key=lambda v: (v.policy_id, v.effective_from, v.id))
 
-    def set_status(self, version_id: int, status: str) -> VersionRecord:
+    def set_status(
+        self, version_id: int, status: str, *, only_from: Collection[str] | None = None
+    ) -> VersionRecord | None:
         if version_id not in self._db.versions:
             raise VersionNotFound(f"no policy version with id {version_id}")
+        if only_from is not None and self._db.versions[version_id].status not in only_from:
+            return None
         record = self._db.versions[version_id] = replace(self._db.versions[version_id], status=status)
         return record
 

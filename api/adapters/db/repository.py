@@ -9,7 +9,7 @@ transaction).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -57,7 +57,12 @@ class VersionRepository(Protocol):
         """By policy, then effective_from, then id; ``for_update`` locks the rows (PostgreSQL)."""
         ...
 
-    def set_status(self, version_id: int, status: str) -> VersionRecord: ...
+    def set_status(
+        self, version_id: int, status: str, *, only_from: Collection[str] | None = None
+    ) -> VersionRecord | None:
+        """Set the status; with ``only_from``, only if the stored status is one of them, else None and
+        nothing changes (a concurrent writer moved the version first: each transition happens once)."""
+        ...
 
 
 class EventRepository(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from decimal import Decimal
@@ -106,12 +106,20 @@ class SqlVersionRepository:
             query = query.with_for_update()
         return [_version(r) for r in self._c.execute(query)]
 
-    def set_status(self, version_id: int, status: str) -> VersionRecord:
-        self._c.execute(update(t.policy_versions).where(t.policy_versions.c.id == version_id).values(status=status))
+    def set_status(
+        self, version_id: int, status: str, *, only_from: Collection[str] | None = None
+    ) -> VersionRecord | None:
+        c = t.policy_versions.c
+        statement = update(t.policy_versions).where(c.id == version_id).values(status=status)
+        if only_from is not None:
+            # Re-checked after a concurrent writer's commit (PostgreSQL re-reads the locked row):
+            # of two writers moving the same version, the second finds it moved and changes nothing.
+            statement = statement.where(c.status.in_(list(only_from)))
+        changed = self._c.execute(statement).rowcount
         record = self.get(version_id)
         if record is None:
             raise VersionNotFound(f"no policy version with id {version_id}")
-        return record
+        return record if changed else None
 
 
 class SqlEventRepository:
