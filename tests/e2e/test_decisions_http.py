@@ -112,6 +112,46 @@ def test_json_nested_past_what_a_parser_recurses_is_malformed_not_a_crash(servic
     assert (response.status_code, response.json()["code"]) == (400, "malformed_json")
 
 
+def test_json_numbers_are_read_as_exact_decimals_like_their_text(service: Service) -> None:
+    customer = unique("C")
+    raw = (
+        '{"customer": {"id": "%s", "grade": "A", "limit": 99999999999999.99},'
+        ' "order": {"id": "SO-1", "amount": 1250.10, "currency": "CNY"}, "as_of": "2026-06-30"}' % customer
+    ).encode()
+    decided = service.post("/v1/decisions/order", headers={"Content-Type": "application/json"}, content=raw)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["decision"]["credit_limit"] == "99999999999999.99"
+    logged = service.get(f"/v1/decisions/{decided.json()['decision_id']}").json()
+    assert logged["input"]["customer"]["limit"] == 99999999999999.99  # the log holds the number as sent
+    assert b'"limit":99999999999999.99' in service.get(f"/v1/decisions/{decided.json()['decision_id']}").content
+    for amount in ("1.000000000000000000000000000001", '"1.000000000000000000000000000001"'):
+        body_text = raw.replace(b"1250.10", amount.encode())
+        for path, prefix in (("/v1/decisions/order", ""), ("/v1/decisions/order:batch", "/orders/0")):
+            content = body_text if not prefix else b'{"orders": [' + body_text + b"]}"
+            refused = service.post(path, headers={"Content-Type": "application/json"}, content=content).json()
+            problem = refused["results"][0]["problem"] if prefix else refused
+            assert problem["errors"][0] == {
+                "pointer": f"{prefix}/order/amount",
+                "message": "an amount has at most 2 decimal places",
+                "code": "money_precision",
+            }
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/v1/decisions/order", b"{broken"),
+        ("/v1/decisions/order:batch", b"{broken"),
+        ("/v1/webhooks", b"{broken"),
+        ("/v1/policies/versions/2026.1/approve", b"{broken"),
+        ("/v1/decisions/order?explain=1", b"{broken"),
+    ],
+)
+def test_the_key_is_checked_before_the_body_is_read(service: Service, path: str, raw: bytes) -> None:
+    anonymous = service.post(path, who=None, headers={"Content-Type": "application/json"}, content=raw)
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "not_authenticated")
+
+
 def test_nul_characters_are_refused_alike_on_both_databases(service: Service) -> None:
     """PostgreSQL cannot store or compare a NUL; SQLite can: both must answer 422, never a 5xx."""
     order = body("order", "C-\u0000")

@@ -18,20 +18,25 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
 from api.adapters.db.unit_of_work import Clock, UnitOfWork
 from api.adapters.webhook_sender import WebhookSender
 from api.entrypoints.http.metrics import Metrics
-from api.errors import NotAuthenticated
+from api.errors import NotAuthenticated, UnsupportedMediaType
+from api.service.jsontext import loads
 from api.service.keys import Caller, authenticate, permit
 from api.service.registry import PolicyRegistry
+from engine.decide import json_pointer
+from engine.errors import InputInvalid
 
 __all__ = [
     "PRINTABLE",
@@ -47,6 +52,8 @@ __all__ = [
     "UowFactoryDep",
     "Require",
     "authorize",
+    "body_of",
+    "json_body",
     "presented_key",
     "require",
 ]
@@ -120,6 +127,42 @@ async def get_webhook_sender(request: Request) -> WebhookSender:
 
 
 SenderDep = Annotated[WebhookSender, Depends(get_webhook_sender)]
+
+
+# --- the body ------------------------------------------------------------------------------------
+# Bodies up to this size are parsed on the event loop (microseconds); larger ones in a worker
+# thread, so one big batch never stalls the requests of others.
+PARSE_ON_THE_LOOP = 256 * 1024
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body, numbers with a fraction as exact Decimal (:func:`api.service.jsontext.loads`).
+
+    415 ``unsupported_media_type`` unless it is sent as JSON, 400 ``malformed_json`` unless it is
+    JSON. Called by the routes that read money, after the caller was authorized.
+    """
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType("send the body as JSON, with `Content-Type: application/json`")
+    raw = await request.body()
+    if len(raw) > PARSE_ON_THE_LOOP:
+        return await to_thread.run_sync(loads, raw)
+    return loads(raw)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def body_of(model: type[M], data: Any) -> M:
+    """``data`` validated as ``model``; 422 ``invalid_request`` with a pointer per bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        errors = [
+            {"pointer": json_pointer(e["loc"]), "message": e["msg"], "code": e["type"]}
+            for e in error.errors(include_url=False)
+        ]
+        raise InputInvalid(errors) from None
 
 
 # --- who is asking -----------------------------------------------------------------------------

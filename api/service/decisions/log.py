@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 
@@ -11,7 +10,7 @@ from api.adapters.db.records import DecisionRecord
 from api.adapters.db.repository import DecisionQuery
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import DecisionNotFound
-from api.service.jsontext import iso, utc
+from api.service.jsontext import dumps, iso, utc
 from api.service.pagination import Page, decode_cursor, encode_cursor
 from api.service.versions import get_version
 
@@ -34,18 +33,15 @@ def summary_of(record: DecisionRecord) -> dict[str, Any]:
     }
 
 
-def get_decision(uow: AbstractUnitOfWork, decision_id: str) -> dict[str, Any]:
-    """A logged decision in full: what came in, what went out, the trace."""
+def get_decision(uow: AbstractUnitOfWork, decision_id: str) -> str:
+    """A logged decision in full, as JSON text: who decided what, and the input, response and trace
+    exactly as they were stored (spliced in as text: a number in the input stays the number sent)."""
     record = uow.decisions.get(decision_id)
     if record is None:
         raise DecisionNotFound(f"no logged decision has id {decision_id!r}")
-    return {
-        **summary_of(record),
-        "request_hash": record.request_hash,
-        "input": json.loads(record.input_json),
-        "response": json.loads(record.output_json),
-        "trace": json.loads(record.trace_json) if record.trace_json else None,
-    }
+    head = dumps({**summary_of(record), "request_hash": record.request_hash})
+    stored = f',"input":{record.input_json},"response":{record.output_json},"trace":{record.trace_json or "null"}}}'
+    return head[:-1] + stored
 
 
 def query_log(

@@ -8,7 +8,6 @@ one. Under another version the differences show what that version would have dec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import DecisionNotFound
 from api.service.decisions.envelope import read_envelope
-from api.service.jsontext import canonical
+from api.service.jsontext import canonical, loads
 from api.service.registry import PolicyRegistry
 from api.service.versions import get_version
 from engine.decide import decide, json_pointer
@@ -69,10 +68,10 @@ def replay(
     record = uow.decisions.get(decision_id)
     if record is None:
         raise DecisionNotFound(f"no logged decision has id {decision_id!r}")
-    payload = read_envelope(json.loads(record.input_json)).payload
+    payload = read_envelope(loads(record.input_json)).payload
     own = get_version(uow, record.policy_sha256)
     version = own if against is None else get_version(uow, against, record.policy_id)
-    old = json.loads(record.output_json)["decision"]
+    old = loads(record.output_json)["decision"]
     same = version.sha256 == own.sha256
     new: dict[str, Any] | None = None
     refused: dict[str, str] | None = None

@@ -9,6 +9,7 @@ from fastapi.openapi.models import Example
 
 from api.adapters.db.records import CreditCaseRecord
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, RegistryDep, SenderDep, UowDep, UowFactoryDep, require
+from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.cases import (
     REJECT_EXAMPLES,
@@ -22,7 +23,7 @@ from api.service.keys import Caller
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/cases", tags=["credit cases"])
+router = APIRouter(prefix="/v1/cases", tags=["credit cases"], route_class=AuthorizedRoute)
 
 CaseReader = Annotated[Caller, Depends(require("read_cases"))]
 CaseResolver = Annotated[Caller, Depends(require("resolve_case"))]

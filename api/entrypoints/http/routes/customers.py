@@ -11,6 +11,7 @@ from fastapi.openapi.models import Example
 from api.adapters.db.records import CustomerRecord, GradeChangeRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, require
+from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.grades import (
     CurrentGradeOut,
@@ -25,7 +26,7 @@ from api.service.keys import Caller
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["grades"])
+router = APIRouter(tags=["grades"], route_class=AuthorizedRoute)
 
 GradeReader = Annotated[Caller, Depends(require("read_grades"))]
 CustomerId = Annotated[

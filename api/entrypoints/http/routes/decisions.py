@@ -13,8 +13,17 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
-from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, RegistryDep, UowFactory, UowFactoryDep, require
-from api.entrypoints.http.fast_path import FastPathRoute
+from api.entrypoints.http.deps import (
+    PRINTABLE,
+    ReadUowDep,
+    RegistryDep,
+    UowFactory,
+    UowFactoryDep,
+    body_of,
+    json_body,
+    require,
+)
+from api.entrypoints.http.fast_path import AuthorizedRoute, FastPathRoute
 from api.entrypoints.http.metrics import Metrics
 from api.entrypoints.http.problems import problem_document, problems
 from api.entrypoints.http.schemas.decisions import (
@@ -27,6 +36,7 @@ from api.entrypoints.http.schemas.decisions import (
     OrderBatchRequest,
     ReplayOut,
     ReplayRequest,
+    json_request_body,
 )
 from api.errors import ServiceError
 from api.service import decisions
@@ -49,7 +59,7 @@ JSON = "application/json"
 
 # The four single decisions (their usual request takes the fast path); batches, the log and replay.
 decision_router = APIRouter(prefix="/v1/decisions", tags=["decisions"], route_class=FastPathRoute)
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], route_class=AuthorizedRoute)
 
 
 async def answer_decision(request: Request, kind: str, body: Any, caller: Caller, explain: bool) -> Response:
@@ -71,15 +81,16 @@ async def answer_decision(request: Request, kind: str, body: Any, caller: Caller
 
 
 def _decision_endpoint(kind: str) -> Callable[..., Awaitable[Response]]:
-    """The endpoint of one kind: what FastAPI documents and calls, and the fast path calls too."""
+    """The endpoint of one kind: what FastAPI documents and calls, and the fast path calls too.
 
-    async def endpoint(caller: Decider, request: Request, body: dict[str, Any], explain: Explain = False) -> Response:
-        return await answer_decision(request, kind, body, caller, explain)
+    It reads its body itself (:func:`json_body`: numbers exact, after the key was checked); the
+    body is documented as the kind's model (:func:`document_decision_bodies`).
+    """
+
+    async def endpoint(caller: Decider, request: Request, explain: Explain = False) -> Response:
+        return await answer_decision(request, kind, await json_body(request), caller, explain)
 
     endpoint.__name__ = f"decide_{kind}"
-    # Annotations are text here (PEP 563) and FastAPI reads them in the module's globals, where this
-    # kind's examples are not: the body's annotation is given as the object itself.
-    endpoint.__annotations__["body"] = Annotated[dict[str, Any], Body(openapi_examples=KIND_SCHEMAS[kind].examples)]
     return endpoint
 
 
@@ -89,25 +100,27 @@ for _kind, _schema in KIND_SCHEMAS.items():
         _decision_endpoint(_kind),
         methods=["POST"],
         response_model=_schema.response,
-        responses=problems(409, 422),
+        responses=problems(400, 409, 413, 415, 422),
+        openapi_extra=json_request_body(_schema.body, _schema.examples),
         summary=_schema.summary,
         description=_schema.description,
     )
 
 
-@router.post("/order:batch", response_model=BatchOut, responses=problems(409, 422))
+@router.post(
+    "/order:batch",
+    response_model=BatchOut,
+    responses=problems(400, 409, 413, 415, 422),
+    openapi_extra=json_request_body(OrderBatchRequest, BATCH_EXAMPLES),
+)
 async def decide_order_batch(
-    caller: Decider,
-    request: Request,
-    body: Annotated[OrderBatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
-    new_uow: UowFactoryDep,
-    registry: RegistryDep,
-    explain: Explain = False,
+    caller: Decider, request: Request, new_uow: UowFactoryDep, registry: RegistryDep, explain: Explain = False
 ) -> Response:
     """Check up to 1000 orders in one call and one transaction; each is logged as its own decision.
 
     A refused order gets its problem in place (pointers into this body), the others are decided.
     """
+    body = body_of(OrderBatchRequest, await json_body(request))
     batch = await to_thread.run_sync(
         partial(_decide_batch, new_uow, registry, caller, body, explain), limiter=request.app.state.decision_threads
     )
@@ -177,9 +190,9 @@ def list_decisions(
 
 
 @router.get("/{decision_id}", response_model=LoggedDecisionOut, responses=problems(404))
-def get_decision(caller: LogReader, decision_id: DecisionId, uow: ReadUowDep) -> dict[str, Any]:
-    """One logged decision: the input received, the response returned and the full trace."""
-    return decisions.get_decision(uow, decision_id)
+def get_decision(caller: LogReader, decision_id: DecisionId, uow: ReadUowDep) -> Response:
+    """One logged decision: the input received, the response returned and the full trace, as stored."""
+    return Response(decisions.get_decision(uow, decision_id), media_type=JSON)
 
 
 @router.post("/{decision_id}/replay", response_model=ReplayOut, responses=problems(404, 409, 422))

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, RegistryDep, UowDep, require
+from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.versions import (
     LIFECYCLE_EXAMPLES,
@@ -37,7 +38,7 @@ from policy.diff import diff_canonical, render_diff
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/policies", tags=["policies"])
+router = APIRouter(prefix="/v1/policies", tags=["policies"], route_class=AuthorizedRoute)
 
 Publisher = Annotated[Caller, Depends(require("publish"))]
 Approver = Annotated[Caller, Depends(require("approve"))]

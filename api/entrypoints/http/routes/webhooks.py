@@ -9,6 +9,7 @@ from fastapi.openapi.models import Example
 
 from api.adapters.db.records import WebhookRecord
 from api.entrypoints.http.deps import ReadUowDep, UowDep, require
+from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.webhooks import (
     EXAMPLES,
@@ -23,7 +24,7 @@ from api.service.keys import Caller
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=AuthorizedRoute)
 
 Registrar = Annotated[Caller, Depends(require("register_webhook"))]
 WebhookId = Annotated[

@@ -86,7 +86,6 @@ class OrderBatchRequest(BaseModel):
     orders: list[Any] = Field(
         min_length=1,
         max_length=MAX_BATCH,
-        json_schema_extra={"items": {"$ref": "#/components/schemas/OrderDecisionRequest"}},
     )
     request_id: str | None = Field(
         None,
@@ -350,14 +349,35 @@ KIND_SCHEMAS: dict[str, KindSchema] = {
 }
 
 
+def json_request_body(model: type[BaseModel], examples: dict[str, Example]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its JSON body itself: ``model``, with examples.
+
+    The schema is a reference; :func:`document_decision_bodies` puts the models it names into the
+    components.
+    """
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
+                    "examples": {name: dict(example) for name, example in examples.items()},
+                }
+            },
+        }
+    }
+
+
 def document_decision_bodies(schema: dict[str, Any]) -> None:
-    """Document each decision route's body as its kind's model (the routes take a plain JSON object)."""
+    """Put the models of the bodies the decision routes read themselves into the schema's components."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     ref = "#/components/schemas/{model}"
-    for kind, documented in KIND_SCHEMAS.items():
-        model = documented.body
+    models: list[type[BaseModel]] = [documented.body for documented in KIND_SCHEMAS.values()]
+    models.append(OrderBatchRequest)
+    for model in models:
         model_schema = model.model_json_schema(ref_template=ref, mode="validation")
         components.update(model_schema.pop("$defs", {}))
         components[model.__name__] = model_schema
-        body = schema["paths"][f"/v1/decisions/{kind}"]["post"]["requestBody"]["content"]["application/json"]
-        body["schema"] = {"$ref": ref.format(model=model.__name__)}
+    # A batch's orders are read one by one as order decisions (the model takes them as they come).
+    orders = components[OrderBatchRequest.__name__]["properties"]["orders"]
+    orders["items"] = {"$ref": ref.format(model=OrderDecisionRequest.__name__)}
