@@ -115,9 +115,9 @@ def test_json_nested_past_what_a_parser_recurses_is_malformed_not_a_crash(servic
 def test_json_numbers_are_read_as_exact_decimals_like_their_text(service: Service) -> None:
     customer = unique("C")
     raw = (
-        '{"customer": {"id": "%s", "grade": "A", "limit": 99999999999999.99},'
-        ' "order": {"id": "SO-1", "amount": 1250.10, "currency": "CNY"}, "as_of": "2026-06-30"}' % customer
-    ).encode()
+        b'{"customer": {"id": "' + customer.encode() + b'", "grade": "A", "limit": 99999999999999.99},'
+        b' "order": {"id": "SO-1", "amount": 1250.10, "currency": "CNY"}, "as_of": "2026-06-30"}'
+    )
     decided = service.post("/v1/decisions/order", headers={"Content-Type": "application/json"}, content=raw)
     assert decided.status_code == 200, decided.text
     assert decided.json()["decision"]["credit_limit"] == "99999999999999.99"
