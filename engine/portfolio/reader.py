@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +60,7 @@ class _Table:
     file: Path | None
     frame: pl.DataFrame | None
     positions: dict[str, int]  # column name -> position in the file, for ordering problems
+    read: frozenset[str] = frozenset()  # the contract columns read from the file (others are null)
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _locate(folder: Path, index: int, spec: TableSpec, log: ProblemLog) -> Path 
         f"{spec.name}.parquet", present, n=1
     )
     hint = f" (found '{close[0]}': rename it?)" if close else ""
-    message = f"the portfolio needs a {spec.name} table: {spec.name}.parquet or {spec.name}.csv{hint}"
+    message = f"the portfolio needs the {spec.name} table: {spec.name}.parquet or {spec.name}.csv{hint}"
     log.add(
         PortfolioProblem("missing_table", str(folder / f"{spec.name}.csv"), None, None, message), table=index, column=0
     )
@@ -155,7 +155,7 @@ def _read_table(folder: Path, index: int, spec: TableSpec, log: ProblemLog) -> _
     _run_checks(frame, checks, name, index, positions, log)
     _check_duplicate_ids(frame, name, index, positions, log)
     typed = frame.select(ROW, *spec.schema(ratings).names())
-    return _Table(spec, index, file, typed, positions)
+    return _Table(spec, index, file, typed, positions, frozenset(planned))
 
 
 def _plan_columns(spec: TableSpec, source: _Source, file: str, index: int, log: ProblemLog) -> list[ColumnPlan]:
@@ -209,8 +209,8 @@ def _open_csv(file: Path, index: int, log: ProblemLog) -> _Source | None:
     """The scan of a CSV file, every column as text; the header is read here to catch duplicates."""
     name = str(file)
     try:
-        with file.open("rb") as raw:
-            header = next(csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")))
+        with file.open(encoding="utf-8-sig", newline="") as text:
+            header = next(csv.reader(text))
     except StopIteration:
         message = "the file is empty; its first line must name the columns"
         log.add(PortfolioProblem("unreadable_file", name, None, None, message), table=index, column=0)
@@ -443,16 +443,20 @@ def _shown(value: object) -> str:
 # --- references between tables ------------------------------------------------------------------
 def _check_references(customers: _Table, orders: _Table, invoices: _Table, log: ProblemLog) -> None:
     """Orders and invoices name existing customers; an invoice's order exists, is the customer's, and came first."""
-    if customers.frame is not None and customers.file is not None:
+    # A reference is checked only against a column that could be read: when the ids themselves
+    # are unreadable, "unknown" would be reported for every reference and hide the real problem.
+    if customers.frame is not None and customers.file is not None and "id" in customers.read:
         known = customers.frame.select("id").drop_nulls().unique()
         for table in (orders, invoices):
-            if table.frame is None:
+            if table.frame is None or "customer" not in table.read:
                 continue
             unknown = table.frame.filter(pl.col("customer").is_not_null()).join(
                 known, left_on="customer", right_on="id", how="anti"
             )
             _add_frame_rows(log, table, unknown, "unknown_customer", "customer", _not_in(customers.file.name))
     if orders.frame is None or invoices.frame is None or orders.file is None:
+        return
+    if "id" not in orders.read or "order" not in invoices.read:
         return
     known_orders = (
         orders.frame.select(

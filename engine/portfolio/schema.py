@@ -13,13 +13,15 @@ column maps to a policy field without a renaming table; their ranges are those o
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import polars as pl
 
-from engine.models import MAX_AMOUNT
+from engine.models import MAX_AMOUNT, CreditFile
 from policy.fields import SEGMENTS
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "ColumnKind",
     "ColumnSpec",
     "TableSpec",
+    "credit_file_of",
 ]
 
 MONEY = pl.Decimal(38, 2)
@@ -233,3 +236,18 @@ INVOICES = TableSpec(
 )
 
 TABLES: tuple[TableSpec, ...] = (CUSTOMERS, ORDERS, INVOICES)
+
+
+def credit_file_of(row: Mapping[str, Any]) -> CreditFile:
+    """The credit file of one customers row (a dict from ``frame.iter_rows(named=True)``).
+
+    ``financials.revenue`` becomes ``credit_file.financials.revenue``; empty values are left out,
+    as absent facts. The one-customer path (engine.decide) and the contract meet here.
+    """
+    sections: dict[str, dict[str, Any]] = {}
+    for name, value in row.items():
+        if value is None or "." not in name:
+            continue
+        section, field = name.split(".", 1)
+        sections.setdefault(section, {})[field] = value
+    return CreditFile.model_validate(sections)
