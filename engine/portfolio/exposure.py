@@ -99,18 +99,17 @@ def exposures_at_orders(orders: pl.DataFrame, invoices: pl.DataFrame, due_dates:
     checks = checks.with_columns(pl.col("cents").cast(sums))
     bills = bills.with_columns(pl.col("cents").cast(sums), pl.col("order_cents").cast(sums))
     sweep = _sweep(checks, bills, sums)
-    oldest = _oldest_overdue(sweep)
     at_checks = (
         sweep.filter(pl.col("kind") == _CHECK)
-        .select("ordinal", "seq", "receivables", "open_orders", "overdue")
-        .join(oldest, on="ordinal", how="left")
+        .select("seq", "receivables", "open_orders", "overdue")
+        .with_columns(_oldest_overdue(sweep))
         .sort("seq")
     )
     exposure = at_checks.select(
         _money(pl.col("receivables")).alias(EXPOSURE_COLUMNS[0]),
         _money(pl.col("open_orders")).alias(EXPOSURE_COLUMNS[1]),
         _money(pl.col("overdue")).alias(EXPOSURE_COLUMNS[2]),
-        pl.col("oldest_overdue_days").fill_null(0).cast(pl.Int64).alias(EXPOSURE_COLUMNS[3]),
+        pl.col("oldest_overdue_days").alias(EXPOSURE_COLUMNS[3]),
     )
     return checks.select("id", "customer", "date").hstack(exposure)
 
@@ -253,13 +252,17 @@ def _sweep(checks: pl.DataFrame, bills: pl.DataFrame, sums: pl.DataType) -> pl.D
     )
     events = pl.concat([asked, placed, issued, closed, overdue]).sort(["cust", "day", "position", "kind"])
     last_of_customer = pl.col("cust") != pl.col("cust").shift(-1)
-    return events.with_row_index("ordinal").with_columns(
-        *(_running_sum(name, "cust").alias(name) for name in columns),
-        pl.when(last_of_customer.fill_null(True))
-        .then(pl.col("ordinal"))
-        .otherwise(None)
-        .backward_fill()
-        .alias("last_of_customer"),
+    return (
+        events.with_row_index("ordinal")
+        .with_columns(pl.col("ordinal").cast(pl.Int64))
+        .with_columns(
+            *(_running_sum(name, "cust").alias(name) for name in columns),
+            pl.when(last_of_customer.fill_null(True))
+            .then(pl.col("ordinal"))
+            .otherwise(None)
+            .backward_fill()
+            .alias("last_of_customer"),
+        )
     )
 
 
@@ -282,8 +285,8 @@ def _invoiced_part(bills: pl.DataFrame) -> pl.DataFrame:
     return linked.select(pl.col("inv"), (left_before - left_after).alias("invoiced_part"))
 
 
-def _oldest_overdue(sweep: pl.DataFrame) -> pl.DataFrame:
-    """(ordinal, days) of the oldest open overdue invoice at each check, exactly, in one as-of join.
+def _oldest_overdue(sweep: pl.DataFrame) -> pl.Series:
+    """Days overdue of the oldest open overdue invoice at each check (in sweep order), in one as-of join.
 
     At a check, the oldest overdue invoice is the open one with the earliest due date, provided
     that date is before the check's day. Take the customer's invoices that ever fall overdue in
@@ -323,17 +326,18 @@ def _oldest_overdue(sweep: pl.DataFrame) -> pl.DataFrame:
         pl.col("reach"), pl.col("cust").alias("found_cust"), pl.col("due").alias("found_due")
     )
     at_checks = sweep.filter(pl.col("kind") == _CHECK).select(
-        pl.col("ordinal"), (pl.col("ordinal") * 2).alias("at"), pl.col("cust"), pl.col("day")
+        (pl.col("ordinal") * 2).alias("at"), pl.col("cust"), pl.col("day")
     )
+    # Both sides are sorted on the join keys by construction (the sweep's order; rising maxima),
+    # which Polars cannot see through the filters: its check would only cost a pass.
     matched = at_checks.join_asof(rises, left_on="at", right_on="reach", strategy="forward", check_sortedness=False)
     return matched.select(
-        pl.col("ordinal"),
         pl.when((pl.col("found_cust") == pl.col("cust")) & (pl.col("found_due") < pl.col("day")))
         .then(pl.col("day") - pl.col("found_due"))
         .otherwise(0)
         .cast(pl.Int64)
         .alias("oldest_overdue_days"),
-    )
+    ).to_series()
 
 
 def invoice_states(invoices: pl.DataFrame, due_dates: pl.Series, as_of: dt.date) -> pl.DataFrame:
