@@ -124,6 +124,7 @@ def _locate(folder: Path, index: int, spec: TableSpec, log: ProblemLog) -> Path 
 
 
 def _read_table(folder: Path, index: int, spec: TableSpec, log: ProblemLog) -> _Table:
+    """One table typed and checked in one collect; its problems go to ``log``, the frame is None if unreadable."""
     file = _locate(folder, index, spec, log)
     if file is None:
         return _Table(spec, index, None, None, {})

@@ -101,19 +101,17 @@ def source_problem(kind: ColumnKind, dtype: pl.DataType) -> tuple[str, str] | No
     return "wrong_type", f"a {dtype} column cannot hold {_WANTED[kind]}; write {_HOW[kind]}"
 
 
-_WANTED = {
+# What a wrong_type message says a column holds and how to write it (text for the text kinds).
+_WANTED = dict.fromkeys(ColumnKind, "text") | {
     ColumnKind.COUNT: "whole numbers",
     ColumnKind.BOOL: "true/false values",
     ColumnKind.DATE: "dates",
 }
-_HOW = {
+_HOW = dict.fromkeys(ColumnKind, "a text column") | {
     ColumnKind.COUNT: "an integer column (pandas: dtype 'Int64', which keeps missing values) or text digits",
     ColumnKind.BOOL: "a boolean column or the text true/false",
     ColumnKind.DATE: "a date column (pyarrow pa.date32(), Polars pl.Date) or text YYYY-MM-DD",
 }
-for _kind in ColumnKind:
-    _WANTED.setdefault(_kind, "text")
-    _HOW.setdefault(_kind, "a text column")
 
 
 def _as_text(source: pl.Expr, kind: ColumnKind) -> pl.Expr:
@@ -130,7 +128,7 @@ def plan_column(spec: ColumnSpec, source: pl.Expr, dtype: pl.DataType) -> Column
     if native:
         # Already the contract's type (a Parquet date, boolean, integer count or decimal of the
         # right scale): nothing to parse, only the nulls and the range to check.
-        text = pl.when(source.is_null()).then(None).otherwise(source)
+        text = source
     else:
         text = _as_text(source, spec.kind)
     t = pl.col(text_name(spec.name))
