@@ -93,14 +93,14 @@ class ProblemLog:
         position: int,
     ) -> None:
         """Keep the (row, message) pairs of one check that failed on ``count`` rows in all."""
+        if code not in CODES:
+            raise ValueError(f"undocumented portfolio problem code {code!r}")
         kept = 0
         for row, message in rows:
             if kept == MAX_PROBLEMS:
                 break
             self._kept.append(_Ranked(table, row, position, code, PortfolioProblem(code, file, row, column, message)))
             kept += 1
-        if code not in CODES:
-            raise ValueError(f"undocumented portfolio problem code {code!r}")
         self.total += count
 
     def error(self) -> PortfolioInvalid | None:

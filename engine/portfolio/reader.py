@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import csv
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import polars as pl
 
@@ -210,8 +210,8 @@ def _open_csv(file: Path, index: int, log: ProblemLog) -> _Source | None:
     """The scan of a CSV file, every column as text; the header is read here to catch duplicates."""
     name = str(file)
     try:
-        with file.open(encoding="utf-8-sig", newline="") as text:
-            header = next(csv.reader(text))
+        with file.open("rb") as raw:
+            header = next(csv.reader(_decoded_lines(raw)))
     except StopIteration:
         message = "the file is empty; its first line must name the columns"
         log.add(PortfolioProblem("unreadable_file", name, None, None, message), table=index, column=0)
@@ -236,6 +236,12 @@ def _open_csv(file: Path, index: int, log: ProblemLog) -> _Source | None:
     return _Source(frame, header, columns, "csv")
 
 
+def _decoded_lines(raw: BinaryIO) -> Iterator[str]:
+    """The lines of a file as text, decoded one at a time: reading the header must not decode further."""
+    for number, data in enumerate(raw):
+        yield data.decode("utf-8-sig" if number == 0 else "utf-8")
+
+
 def _open_parquet(file: Path, index: int, log: ProblemLog) -> _Source | None:
     try:
         frame = pl.scan_parquet(file, row_index_name=ROW, row_index_offset=1)
@@ -257,31 +263,33 @@ def _diagnose_unreadable(file: Path, source: _Source, error: str, index: int, lo
     """Say where a file that Polars could not read goes wrong: the rows, if Python's csv can find them."""
     name = str(file)
     found = _damaged_csv_rows(file, len(source.header)) if source.format == "csv" else []
-    for row, message in found:
-        log.add(PortfolioProblem("malformed_row", name, row, None, message), table=index, column=0)
+    for code, row, message in found:
+        log.add(PortfolioProblem(code, name, row, None, message), table=index, column=0)
     if not found:
         message = f"the file cannot be read ({_first_line(error)})"
         log.add(PortfolioProblem("unreadable_file", name, None, None, message), table=index, column=0)
 
 
-def _damaged_csv_rows(file: Path, width: int) -> list[tuple[int, str]]:
-    """(row, message) of the first rows with more fields than the header, or the first line not in UTF-8.
+def _damaged_csv_rows(file: Path, width: int) -> list[tuple[str, int | None, str]]:
+    """(code, row, message) of the first line not in UTF-8, or of the rows with more fields than the header.
 
-    Runs only after the fast reader failed, to turn its one-line error into located problems.
+    Runs only after the fast reader failed, to turn its one-line error into located problems. A
+    line that is not UTF-8 is named by its line number: rows cannot be counted past it.
     """
     with file.open("rb") as raw:
         for line, data in enumerate(raw, start=1):
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                return [(max(line - 1, 1), f"line {line} of the file is not UTF-8 text; save the file as UTF-8")]
-    found: list[tuple[int, str]] = []
+                return [("unreadable_file", None, f"line {line} of the file is not UTF-8 text; save the file as UTF-8")]
+    found: list[tuple[str, int | None, str]] = []
     with file.open(encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
         next(reader, None)
         for row, record in enumerate(reader, start=1):
             if len(record) > width:
-                found.append((row, f"the row has {len(record)} fields but the header names {width} columns"))
+                message = f"the row has {len(record)} fields but the header names {width} columns"
+                found.append(("malformed_row", row, message))
                 if len(found) == MAX_PROBLEMS:
                     break
     return found

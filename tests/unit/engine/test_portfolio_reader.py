@@ -269,15 +269,23 @@ def test_a_path_that_is_not_a_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"", b"id,customer,date,amount,currency\nO1,C1,2026-01-05,1\xff00.00,CNY\n", b"id,\xffcustomer\n"],
+    ("content", "message"),
+    [
+        (b"", "the file is empty; its first line must name the columns"),
+        (
+            b"id,customer,date,amount,currency\nO1,C1,2026-01-05,1\xff00.00,CNY\n",
+            "line 2 of the file is not UTF-8 text; save the file as UTF-8",
+        ),
+        (b"id,\xffcustomer\n", "the header line cannot be read as CSV text in UTF-8"),
+    ],
     ids=["empty", "bad-utf8-row", "bad-utf8-header"],
 )
-def test_an_unreadable_csv_file(tmp_path: Path, content: bytes) -> None:
+def test_an_unreadable_csv_file(tmp_path: Path, content: bytes, message: str) -> None:
     folder = write_csv_portfolio(tmp_path)
     (folder / "orders.csv").write_bytes(content)
-    codes = [(p.code, Path(p.file).name) for p in problems_of(folder).problems]
-    assert codes[0][1] == "orders.csv" and codes[0][0] in ("unreadable_file", "malformed_row")
+    (problem,) = problems_of(folder).problems
+    assert (problem.code, Path(problem.file).name, problem.row) == ("unreadable_file", "orders.csv", None)
+    assert problem.message.startswith(message)
 
 
 def test_a_file_that_is_not_parquet(tmp_path: Path) -> None:
