@@ -84,21 +84,21 @@ def exposures_at_orders(orders: pl.DataFrame, invoices: pl.DataFrame, due_dates:
     none, from its customer's grade in the policy being simulated. Returns ``id, customer, date``
     and the four ``exposure.*`` columns (money as Decimal(38, 2), days as Int64).
     """
-    checks = orders.select(
+    order_rows = orders.select(
         pl.col("id"),
         pl.col("customer"),
         pl.col("date").cast(pl.Date),
         _cents("amount").alias("cents"),
     ).with_row_index("seq")
-    bills = _invoices_with_dates(invoices, due_dates, checks)
-    customers = pl.concat([checks.select("customer"), bills.select("customer")]).unique(maintain_order=True)
+    invoice_rows = _invoices_with_dates(invoices, due_dates, order_rows)
+    customers = pl.concat([order_rows.select("customer"), invoice_rows.select("customer")]).unique(maintain_order=True)
     numbered = customers.with_row_index("cust")
-    checks = checks.join(numbered, on="customer", how="left", maintain_order="left")
-    bills = bills.join(numbered, on="customer", how="left", maintain_order="left")
-    sums = _sum_type(checks.get_column("cents"), bills.get_column("cents"))
-    checks = checks.with_columns(pl.col("cents").cast(sums))
-    bills = bills.with_columns(pl.col("cents").cast(sums), pl.col("order_cents").cast(sums))
-    sweep = _sweep(checks, bills, sums)
+    order_rows = order_rows.join(numbered, on="customer", how="left", maintain_order="left")
+    invoice_rows = invoice_rows.join(numbered, on="customer", how="left", maintain_order="left")
+    sums = _sum_type(order_rows.get_column("cents"), invoice_rows.get_column("cents"))
+    order_rows = order_rows.with_columns(pl.col("cents").cast(sums))
+    invoice_rows = invoice_rows.with_columns(pl.col("cents").cast(sums), pl.col("order_cents").cast(sums))
+    sweep = _sweep(order_rows, invoice_rows, sums)
     at_checks = (
         sweep.filter(pl.col("kind") == _CHECK)
         .select("seq", "receivables", "open_orders", "overdue")
@@ -111,7 +111,7 @@ def exposures_at_orders(orders: pl.DataFrame, invoices: pl.DataFrame, due_dates:
         _money(pl.col("overdue")).alias(EXPOSURE_COLUMNS[2]),
         pl.col("oldest_overdue_days").alias(EXPOSURE_COLUMNS[3]),
     )
-    return checks.select("id", "customer", "date").hstack(exposure)
+    return order_rows.select("id", "customer", "date").hstack(exposure)
 
 
 def _sum_type(*amounts: pl.Series) -> pl.DataType:
@@ -125,7 +125,7 @@ def _sum_type(*amounts: pl.Series) -> pl.DataType:
     return pl.Int64() if bound < 2**62 else pl.Int128()
 
 
-def _invoices_with_dates(invoices: pl.DataFrame, due_dates: pl.Series, checks: pl.DataFrame) -> pl.DataFrame:
+def _invoices_with_dates(invoices: pl.DataFrame, due_dates: pl.Series, order_rows: pl.DataFrame) -> pl.DataFrame:
     """The invoices with their due date, closing date and order; refuses what the sweep cannot order."""
     if due_dates.len() != invoices.height:
         raise InputError(
@@ -133,7 +133,7 @@ def _invoices_with_dates(invoices: pl.DataFrame, due_dates: pl.Series, checks: p
             field="due_dates",
             code="due_dates_length",
         )
-    bills = invoices.select(
+    invoice_rows = invoices.select(
         pl.col("customer"),
         pl.col("order"),
         pl.col("invoice_date").cast(pl.Date),
@@ -141,14 +141,14 @@ def _invoices_with_dates(invoices: pl.DataFrame, due_dates: pl.Series, checks: p
         pl.min_horizontal(pl.col("payment_date").cast(pl.Date), pl.col("write_off_date").cast(pl.Date)).alias("closed"),
         due_dates.cast(pl.Date).alias("due"),
     ).with_row_index("inv")
-    if bills.get_column("due").null_count():
+    if invoice_rows.get_column("due").null_count():
         raise InputError("every invoice needs a due date", field="due_dates", code="due_date_missing")
-    if bills.select((pl.col("due") < pl.col("invoice_date")).any()).item():
+    if invoice_rows.select((pl.col("due") < pl.col("invoice_date")).any()).item():
         raise InputError("a due date is before its invoice date", field="due_dates", code="due_before_invoice")
-    if checks.get_column("id").is_duplicated().any():
+    if order_rows.get_column("id").is_duplicated().any():
         raise InputError("order ids must be unique", field="orders.id", code="duplicate_id")
-    linked = bills.join(
-        checks.select(
+    linked = invoice_rows.join(
+        order_rows.select(
             pl.col("id").alias("order"),
             pl.col("seq").alias("order_seq"),
             pl.col("customer").alias("order_customer"),
@@ -175,7 +175,7 @@ def _invoices_with_dates(invoices: pl.DataFrame, due_dates: pl.Series, checks: p
     return linked
 
 
-def _sweep(checks: pl.DataFrame, bills: pl.DataFrame, sums: pl.DataType) -> pl.DataFrame:
+def _sweep(order_rows: pl.DataFrame, invoice_rows: pl.DataFrame, sums: pl.DataType) -> pl.DataFrame:
     """Checks and events in time order per customer, with the running sums at each row.
 
     A moment is (customer, day, position, kind). Payments, write-offs and due dates take the
@@ -189,7 +189,7 @@ def _sweep(checks: pl.DataFrame, bills: pl.DataFrame, sums: pl.DataType) -> pl.D
     issue_position = (
         pl.when(pl.col("order_date") == pl.col("invoice_date")).then(pl.col("order_seq")).otherwise(_START_OF_DAY)
     ).cast(pl.Int64)
-    bills = bills.with_columns(
+    invoice_rows = invoice_rows.with_columns(
         issue_position.alias("issue_position"),
         # Paid or written off before it was issued (possible only in hand-made data) counts as closed at issue.
         pl.max_horizontal(pl.col("closed"), pl.col("invoice_date")).alias("closed_at"),
@@ -216,14 +216,14 @@ def _sweep(checks: pl.DataFrame, bills: pl.DataFrame, sums: pl.DataType) -> pl.D
     def deltas(receivables: pl.Expr, open_orders: pl.Expr, overdue: pl.Expr) -> list[pl.Expr]:
         return [e.cast(sums).alias(name) for e, name in zip((receivables, open_orders, overdue), columns, strict=True)]
 
-    order_part = _invoiced_part(bills)
-    issued = bills.join(order_part, on="inv", how="left").select(
+    order_part = _invoiced_part(invoice_rows)
+    issued = invoice_rows.join(order_part, on="inv", how="left").select(
         *moment(day_of, pl.col("issue_position"), _EVENT),
         *deltas(pl.col("cents"), zero - pl.col("invoiced_part").fill_null(0), zero),
         none.alias("inv"),
         none.alias("seq"),
     )
-    closed = bills.filter(pl.col("closed").is_not_null()).select(
+    closed = invoice_rows.filter(pl.col("closed").is_not_null()).select(
         *moment(_day("closed_at"), pl.col("close_position"), _EVENT),
         *deltas(
             zero - pl.col("cents"), zero, pl.when(pl.col("falls_overdue")).then(zero - pl.col("cents")).otherwise(zero)
@@ -232,19 +232,19 @@ def _sweep(checks: pl.DataFrame, bills: pl.DataFrame, sums: pl.DataType) -> pl.D
         pl.when(pl.col("falls_overdue")).then(pl.col("inv").cast(pl.Int64)).otherwise(-1).alias("inv"),
         none.alias("seq"),
     )
-    overdue = bills.filter(pl.col("falls_overdue")).select(
+    overdue = invoice_rows.filter(pl.col("falls_overdue")).select(
         *moment(_day("due") + 1, pl.lit(_START_OF_DAY), _EVENT),
         *deltas(zero, zero, pl.col("cents")),
         pl.col("inv").cast(pl.Int64).alias("inv"),
         none.alias("seq"),
     )
-    placed = checks.select(
+    placed = order_rows.select(
         *moment(_day("date"), pl.col("seq"), _EVENT),
         *deltas(zero, pl.col("cents"), zero),
         none.alias("inv"),
         none.alias("seq"),
     )
-    asked = checks.select(
+    asked = order_rows.select(
         *moment(_day("date"), pl.col("seq"), _CHECK),
         *deltas(zero, zero, zero),
         none.alias("inv"),
@@ -276,9 +276,9 @@ def _running_sum(column: str, block: str) -> pl.Expr:
     return total - pl.when(starts).then(total - pl.col(column)).otherwise(None).forward_fill()
 
 
-def _invoiced_part(bills: pl.DataFrame) -> pl.DataFrame:
+def _invoiced_part(invoice_rows: pl.DataFrame) -> pl.DataFrame:
     """(inv, cents) by which each invoice reduces its order's open amount: what it invoices, up to what was left."""
-    linked = bills.filter(pl.col("order_seq").is_not_null()).sort(["order_seq", "invoice_date", "inv"])
+    linked = invoice_rows.filter(pl.col("order_seq").is_not_null()).sort(["order_seq", "invoice_date", "inv"])
     invoiced_after = _running_sum("cents", "order_seq")
     left_before = (pl.col("order_cents") - (invoiced_after - pl.col("cents"))).clip(lower_bound=0)
     left_after = (pl.col("order_cents") - invoiced_after).clip(lower_bound=0)
