@@ -13,8 +13,11 @@ Hierarchy::
     │                               holds one ``{pointer, message, code}`` per bad field
     ├── InputError                  a decision input the engine cannot evaluate
     │                               (``code``, ``field``: e.g. value_out_of_range)
-    └── RulesEngineError            durable-rules failed while deciding; the adapter translated
-                                    its bare number into a code and names the ruleset and rule
+    ├── RulesEngineError            durable-rules failed while deciding; the adapter translated
+    │                               its bare number into a code and names the ruleset and rule
+    └── PortfolioInvalid            a portfolio folder breaks the data contract; ``problems``
+                                    lists each one (file, row, column, code), ``total`` counts
+                                    them all when the list is capped
 
 Every class has a default ``code``; ``CODES`` lists every code its instances may carry, so the
 API can prove each has an HTTP status and a documented entry. Only ``api`` maps codes to statuses.
@@ -23,6 +26,7 @@ API can prove each has an HTTP status and a documented entry. Only ``api`` maps 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from policy.errors import Issue
@@ -35,6 +39,8 @@ __all__ = [
     "EngineError",
     "InputError",
     "InputInvalid",
+    "PortfolioInvalid",
+    "PortfolioProblem",
     "RulesEngineError",
 ]
 
@@ -126,6 +132,14 @@ class InputError(EngineError):
         "payment_before_invoice",
         "payment_after_as_of",
         *TERMS_PROBLEM_CODES,
+        # Frames handed to the portfolio functions that break what read_portfolio guarantees:
+        "due_dates_length",
+        "due_date_missing",
+        "due_before_invoice",
+        "duplicate_id",
+        "unknown_order",
+        "order_customer_mismatch",
+        "invoice_before_order",
     )
 
     def __init__(self, message: str, *, field: str, code: str | None = None) -> None:
@@ -143,3 +157,49 @@ class RulesEngineError(EngineError):
         self.ruleset = ruleset
         self.rule = rule
         super().__init__(message, code=code)
+
+
+@dataclass(frozen=True)
+class PortfolioProblem:
+    """One problem in a portfolio file, located so that an analyst can open the file and fix it.
+
+    ``row`` is the 1-based number of the data row as a person counts them, the header row not
+    counted (in a CSV file without line breaks inside quoted values it is on line ``row + 1``);
+    ``None`` for a problem of the whole file or column. ``column`` is the column's name in the
+    file, ``None`` for a problem of the whole file.
+    """
+
+    code: str
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column is not None:
+            where += f" column {self.column}"
+        return f"{where}: {self.message} [{self.code}]"
+
+
+class PortfolioInvalid(EngineError):
+    """A portfolio whose files break the data contract: every problem found, in one error.
+
+    Reading goes on after the first problem so that an analyst fixes the files in one pass;
+    ``problems`` holds the first ones in file, row and column order (capped, a real file with a
+    systematic error would otherwise produce millions), ``total`` counts them all.
+    """
+
+    code = "portfolio_invalid"
+    CODES: ClassVar[tuple[str, ...]] = ("portfolio_invalid",)
+
+    def __init__(self, problems: tuple[PortfolioProblem, ...], *, total: int) -> None:
+        self.problems = problems
+        self.total = total
+        lines = [str(p) for p in problems]
+        if total > len(problems):
+            lines.append(f"... and {total - len(problems)} more problems")
+        noun = "problem" if total == 1 else "problems"
+        super().__init__(f"the portfolio has {total} {noun}:\n" + "\n".join(lines))
