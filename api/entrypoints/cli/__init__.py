@@ -1,4 +1,4 @@
-"""The `creditpolicy` command line: one module per group of commands, all calling api.service.policy_cases."""
+"""The `creditpolicy` command line: one module per group of commands, each calling the service's use cases."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from api.entrypoints.cli import (
     engine_commands,
     key_commands,
     policy_commands,
+    portfolio_commands,
     serve_commands,
     version_commands,
 )
@@ -22,5 +23,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (policy_commands, engine_commands, version_commands, key_commands, db_commands, serve_commands):
+for module in (
+    policy_commands,
+    engine_commands,
+    version_commands,
+    key_commands,
+    db_commands,
+    serve_commands,
+    portfolio_commands,
+):
     module.register(app)
