@@ -15,9 +15,11 @@ Hierarchy::
     │                               (``code``, ``field``: e.g. value_out_of_range)
     ├── RulesEngineError            durable-rules failed while deciding; the adapter translated
     │                               its bare number into a code and names the ruleset and rule
-    └── PortfolioInvalid            a portfolio folder breaks the data contract; ``problems``
-                                    lists each one (file, row, column, code), ``total`` counts
-                                    them all when the list is capped
+    ├── PortfolioInvalid            a portfolio folder breaks the data contract; ``problems``
+    │                               lists each one (file, row, column, code), ``total`` counts
+    │                               them all when the list is capped
+    └── AssumptionsInvalid          a simulation's assumptions file is wrong; ``issues`` locates
+                                    every problem (file:line:col, path, code) like policy issues
 
 Every class has a default ``code``; ``CODES`` lists every code its instances may carry, so the
 API can prove each has an HTTP status and a documented entry. Only ``api`` maps codes to statuses.
@@ -33,6 +35,7 @@ from policy.errors import Issue
 from policy.terms import TERMS_PROBLEM_CODES
 
 __all__ = [
+    "AssumptionsInvalid",
     "CapacityError",
     "CompileError",
     "ConditionError",
@@ -203,3 +206,16 @@ class PortfolioInvalid(EngineError):
             lines.append(f"... and {total - len(problems)} more problems")
         noun = "problem" if total == 1 else "problems"
         super().__init__(f"the portfolio has {total} {noun}:\n" + "\n".join(lines))
+
+
+class AssumptionsInvalid(EngineError):
+    """A simulation's assumptions file with mistakes; ``issues`` holds every one, located."""
+
+    code = "assumptions_invalid"
+    CODES: ClassVar[tuple[str, ...]] = ("assumptions_invalid",)
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        lines = "\n".join(str(issue) for issue in self.issues)
+        super().__init__(f"the assumptions have {count} problem{'s' * (count != 1)}:\n{lines}")
