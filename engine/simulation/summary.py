@@ -78,6 +78,7 @@ class PortfolioFacts(_Part):
 
     path: str
     customers: int
+    customers_not_assessed: int = Field(description="customers whose credit file the policies cannot assess")
     orders: int
     invoices: int
     currency: str
