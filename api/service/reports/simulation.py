@@ -112,8 +112,12 @@ class _Figures:
 
     def date(self, value: dt.date | None, *path: str | int) -> Datum:
         if value is None:
-            return Datum("none", json_path(*path), "empty")
+            return self.absent("none", *path)
         return Datum(value.isoformat(), json_path(*path), "date")
+
+    def absent(self, words: str, *path: str | int) -> Datum:
+        """What the page says where the summary has no value (``null``)."""
+        return Datum(words, json_path(*path), "empty")
 
     def figure(self, kind: Kind, value: Value, *path: str | int, compact: bool = False) -> Datum:
         """A value of one of the summary's measures, written as its kind asks."""
@@ -1068,7 +1072,7 @@ def _assumptions_section(summary: Summary, figures: _Figures) -> Markup:
             ),
             (
                 "Probabilities of default",
-                figures.text("estimated from the portfolio's history", "assumptions", "pd_by_grade")
+                figures.absent("estimated from the portfolio's history", "assumptions", "pd_by_grade")
                 if assumptions.pd_by_grade is None
                 else "as in the table",
             ),
