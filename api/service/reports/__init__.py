@@ -1,0 +1,1 @@
+"""Reports a credit committee or an auditor reads: self-contained HTML pages built from a use case's result."""
