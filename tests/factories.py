@@ -441,6 +441,7 @@ def simulation_summary() -> Summary:
         portfolio=PortfolioFacts(
             path="portfolios/2026-06",
             customers=240,
+            customers_not_assessed=3,
             orders=5300,
             invoices=5012,
             currency="CNY",

@@ -348,6 +348,10 @@ def _compared_section(summary: Summary, figures: _Figures) -> Markup:
             ("Portfolio", tag("code", figures.text(portfolio.path, "portfolio", "path"))),
             ("As of", figures.date(summary.as_of, "as_of")),
             ("Customers", figures.count(portfolio.customers, "portfolio", "customers")),
+            (
+                "Customers not assessed (their file breaks the rules of a credit file)",
+                figures.count(portfolio.customers_not_assessed, "portfolio", "customers_not_assessed"),
+            ),
             ("Orders (re-decided)", figures.count(portfolio.orders, "portfolio", "orders")),
             ("Invoices", figures.count(portfolio.invoices, "portfolio", "invoices")),
             ("Currency", figures.text(portfolio.currency, "portfolio", "currency")),
