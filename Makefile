@@ -9,12 +9,12 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install toolchain lint typecheck unit bench clean
+.PHONY: run test install browser toolchain lint typecheck unit bench clean
 
 run: install
 	$(BIN)/creditpolicy serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy policy engine api tests
@@ -29,6 +29,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
+
+# The simulation report's browser test draws the page in headless Chromium: install it when the
+# machine can (Debian/Ubuntu as root), else say how.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Chromium (apt-get) for the report's browser test"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "error: the report's browser test needs Chromium: sudo apt-get install chromium"; exit 1; \
+		fi; }
 
 # durable-rules ships only as source: it needs a C compiler and the Python headers.
 toolchain:
