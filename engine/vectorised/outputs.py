@@ -1,0 +1,121 @@
+"""Result frames back to decision outputs: row by row, exactly ``Decision.output()`` of the same request.
+
+``Decision.output()`` is ``result.model_dump(mode="json")``: money and rates as decimal text,
+dates in ISO form, reasons with their rule, reason code, source and outcome. The pieces that
+depend on the policy only (terms, reasons, the policy reference) are rendered once and reused.
+A row the evaluator refused gives ``{"error": {"code": ..., "message": ...}}`` instead, the code
+being the ``EngineError.code`` the per-decision engine raises for that request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from engine.decisions.assess import cash_in_advance
+from engine.facts import ratio
+from engine.ir import CompiledPolicy, TermsIR
+from engine.results import policy_ref, terms_out
+from engine.vectorised.assess import factor_columns
+
+__all__ = ["OutputBuilder"]
+
+Row = Mapping[str, Any]
+
+
+def _text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _iso(value: dt.date) -> str:
+    return value.isoformat()
+
+
+def _error(row: Row) -> dict[str, Any]:
+    return {"error": {"code": row["error"], "message": row.get("error_message")}}
+
+
+class OutputBuilder:
+    """Builds the outputs of result frames of one compiled policy."""
+
+    def __init__(self, compiled: CompiledPolicy) -> None:
+        self.compiled = compiled
+        self.policy = policy_ref(compiled).model_dump(mode="json")
+        standards = {r.id: r for r in compiled.standards.rules}
+        self.standards_reasons = {
+            rid: {"rule": rid, "reason": r.reason, "source": str(r.source), "outcome": None} for rid, r in standards.items()
+        }
+        self.grade_terms = {g: self._terms(t) for g, t in compiled.terms.items()}
+        self.no_credit_terms = {g: self._terms(cash_in_advance(t)) for g, t in compiled.terms.items()}
+
+    @staticmethod
+    @cache
+    def _terms(terms: TermsIR) -> dict[str, Any]:
+        return terms_out(terms).model_dump(mode="json")
+
+    def rows(self, kind: str, frame: pl.DataFrame) -> Iterator[dict[str, Any]]:
+        """The output of each row of a result frame of ``kind``."""
+        build: Callable[[Row], dict[str, Any]] = getattr(self, f"_{kind}")
+        for row in frame.iter_rows(named=True):
+            yield _error(row) if row["error"] is not None else build(row)
+
+    # --- assess -----------------------------------------------------------------------------
+    def _assess(self, row: Row) -> dict[str, Any]:
+        grade, eligible = row["grade"], row["eligible"]
+        factors = []
+        for factor in self.compiled.factors:
+            points, weighted = factor_columns(factor.id)
+            value = _fact_value(factor.input, row)
+            factors.append(
+                {
+                    "id": factor.id,
+                    "group": factor.group,
+                    "input": factor.input,
+                    "value": None if value is None else (_text(value) if isinstance(value, Decimal) else str(value)),
+                    "points": _text(row[points]),
+                    "weight": _text(factor.weight),
+                    "weighted": _text(row[weighted]),
+                }
+            )
+        return {
+            "customer_id": row["id"],
+            "score": _text(row["score"]),
+            "grade": grade,
+            "eligible": eligible,
+            "reasons": [self.standards_reasons[rid] for rid in row["reasons"]],
+            "credit_limit": _text(row["credit_limit"]),
+            "terms": self.grade_terms[grade] if eligible else self.no_credit_terms[grade],
+            "review_interval_days": row["review_interval_days"],
+            "next_review": _iso(row["next_review"]),
+            "factors": factors,
+            "policy": self.policy,
+        }
+
+
+_DERIVED = {
+    "ratios.current_ratio": ("financials.current_assets", "financials.current_liabilities"),
+    "ratios.net_margin": ("financials.net_profit", "financials.revenue"),
+    "ratios.cash_flow_ratio": ("financials.operating_cash_flow", "financials.current_liabilities"),
+}
+
+
+def _fact_value(path: str, row: Row) -> Any:
+    """A credit-file fact as ``engine.facts.credit_file_fact`` holds it, from the row's input columns."""
+    if path in _DERIVED:
+        top, bottom = _DERIVED[path]
+        return ratio(row.get(top), row.get(bottom))
+    if path == "ratios.debt_ratio":
+        total, net = row.get("financials.total_assets"), row.get("financials.net_assets")
+        return ratio(None if total is None or net is None else total - net, total)
+    if path == "financials.working_capital":
+        assets, liabilities = row.get("financials.current_assets"), row.get("financials.current_liabilities")
+        return None if assets is None or liabilities is None else assets - liabilities
+    value = row.get(path)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
