@@ -463,7 +463,7 @@ def _column_name(kind: Kind, path: str, item: Any, row: dict[str, Any]) -> str |
                 row[f"{RATING_PREFIX}{rating}"] = text
             return None
         return path.removeprefix("credit_file.")
-    if kind == "order" and path == "customer.credit_file":
+    if kind == "order" and path.startswith("customer.credit_file"):
         raise FrameError("an order frame holds grade and limit, not a credit file to assess inline")
     if kind == "settlement" and path == "payments":
         payments = list(item)

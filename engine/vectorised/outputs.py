@@ -22,6 +22,7 @@ from engine.facts import ratio
 from engine.ir import CompiledPolicy, TermsIR
 from engine.results import policy_ref, terms_out
 from engine.vectorised.assess import factor_columns
+from engine.vectorised.collection import auxiliary_columns
 
 __all__ = ["OutputBuilder"]
 
@@ -48,7 +49,18 @@ class OutputBuilder:
         self.policy = policy_ref(compiled).model_dump(mode="json")
         standards = {r.id: r for r in compiled.standards.rules}
         self.standards_reasons = {
-            rid: {"rule": rid, "reason": r.reason, "source": str(r.source), "outcome": None} for rid, r in standards.items()
+            rid: {"rule": rid, "reason": r.reason, "source": str(r.source), "outcome": None}
+            for rid, r in standards.items()
+        }
+        spec = compiled.order_rules
+        self.order_reasons = {
+            r.id: {"rule": r.id, "reason": r.reason, "source": str(r.source), "outcome": r.outcome} for r in spec.rules
+        }
+        self.order_reasons["order_rules.default"] = {
+            "rule": "order_rules.default",
+            "reason": spec.default_reason,
+            "source": str(spec.default_source),
+            "outcome": spec.default_outcome,
         }
         self.grade_terms = {g: self._terms(t) for g, t in compiled.terms.items()}
         self.no_credit_terms = {g: self._terms(cash_in_advance(t)) for g, t in compiled.terms.items()}
@@ -93,6 +105,63 @@ class OutputBuilder:
             "review_interval_days": row["review_interval_days"],
             "next_review": _iso(row["next_review"]),
             "factors": factors,
+            "policy": self.policy,
+        }
+
+    # --- order ------------------------------------------------------------------------------
+    def _order(self, row: Row) -> dict[str, Any]:
+        return {
+            "order_id": row["order.id"],
+            "customer_id": row["customer.id"],
+            "outcome": row["outcome"],
+            "reasons": [self.order_reasons[rid] for rid in row["reasons"]],
+            "grade": row["customer.grade"],
+            "eligible": row["eligible"],
+            "credit_limit": _text(row["customer.limit"]),
+            "exposure_total": _text(row["exposure_total"]),
+            "available_before": _text(row["available_before"]),
+            "available_after": _text(row["available_after"]),
+            "policy": self.policy,
+        }
+
+    # --- collection -------------------------------------------------------------------------
+    def _collection(self, row: Row) -> dict[str, Any]:
+        segment = row["customer.segment"]
+        ladder = self.compiled.ladders[segment]
+        source = str(ladder.source)
+        next_step = None
+        if row["next_step.step"] is not None:
+            next_step = {
+                "step": row["next_step.step"],
+                "threshold_days": row["next_step.threshold_days"],
+                "due_on": _iso(row["next_step.due_on"]),
+                "due_now": row["next_step.due_now"],
+                "skipped": row["next_step.skipped"],
+            }
+        auxiliary = []
+        for action, _ in ladder.auxiliary:
+            threshold, due_now, due_on, amount = auxiliary_columns(action)
+            money = row.get(amount) if action == "penalty_interest" else None
+            auxiliary.append(
+                {
+                    "action": action,
+                    "threshold_days": row[threshold],
+                    "due_now": row[due_now],
+                    "due_on": _iso(row[due_on]),
+                    "amount": None if money is None else _text(money),
+                }
+            )
+        return {
+            "customer_id": row["customer.id"],
+            "segment": segment,
+            "current_step": row["current_step"],
+            "next_step": next_step,
+            "paused": row["paused"],
+            "reasons": [
+                {"rule": r["rule"], "reason": r["reason"], "source": source, "outcome": None} for r in row["reasons"]
+            ],
+            "auxiliary": auxiliary,
+            "actions_due_now": row["actions_due_now"],
             "policy": self.policy,
         }
 
