@@ -6,6 +6,8 @@ Hierarchy::
     ├── CompileError                a validated policy could not be compiled (``issues``)
     ├── InputError                  a decision input the engine cannot evaluate
     │                               (``code``, ``field``: e.g. value_out_of_range)
+    ├── FrameError                  a frame given to the vectorised evaluator breaks the
+    │                               input contract (engine.vectorised.frames; frame_schema)
     ├── RulesEngineError            durable-rules failed; the adapter translated its bare
     │                               number into a code and names the rule/ruleset
     └── CapacityError               a policy exceeds what durable-rules can hold safely

@@ -23,6 +23,7 @@ from engine.ir import CompiledPolicy, TermsIR
 from engine.results import policy_ref, terms_out
 from engine.vectorised.assess import factor_columns
 from engine.vectorised.collection import auxiliary_columns
+from engine.vectorised.settlement import TermsResolver, line_columns, period_columns
 
 __all__ = ["OutputBuilder"]
 
@@ -62,6 +63,7 @@ class OutputBuilder:
             "source": str(spec.default_source),
             "outcome": spec.default_outcome,
         }
+        self.resolver = TermsResolver(compiled)
         self.grade_terms = {g: self._terms(t) for g, t in compiled.terms.items()}
         self.no_credit_terms = {g: self._terms(cash_in_advance(t)) for g, t in compiled.terms.items()}
 
@@ -162,6 +164,62 @@ class OutputBuilder:
             ],
             "auxiliary": auxiliary,
             "actions_due_now": row["actions_due_now"],
+            "policy": self.policy,
+        }
+
+    # --- settlement -------------------------------------------------------------------------
+    def _settlement(self, row: Row) -> dict[str, Any]:
+        terms = self.resolver.resolve(row["terms.text"], row["terms.grade"]).terms
+        assert terms is not None  # a decided row has valid terms
+        line = line_columns()
+        payments = []
+        if row[line["day"]] is not None:
+            payments.append(
+                {
+                    "date": _iso(row["payment.date"]),
+                    "amount": _text(row["payment.amount"]),
+                    "day": row[line["day"]],
+                    "discount_rate": _text(row[line["discount_rate"]]),
+                    "discount": _text(row[line["discount"]]),
+                    "principal_settled": _text(row[line["principal_settled"]]),
+                    "penalty_paid": _text(row[line["penalty_paid"]]),
+                    "overpaid": _text(row[line["overpaid"]]),
+                    "days_overdue": row[line["days_overdue"]],
+                }
+            )
+        periods = []
+        for number in (1, 2):
+            period = period_columns(number)
+            if row[period["start"]] is not None:
+                periods.append(
+                    {
+                        "start": _iso(row[period["start"]]),
+                        "end": _iso(row[period["end"]]),
+                        "days": row[period["days"]],
+                        "principal": _text(row[period["principal"]]),
+                        "interest": _text(row[period["interest"]]),
+                    }
+                )
+        return {
+            "invoice_id": row.get("invoice.id"),
+            "terms": self._terms(terms),
+            "due_date": _iso(row["due_date"]),
+            "payments": payments,
+            "discount_rate": _text(row["discount_rate"]),
+            "discount_amount": _text(row["discount_amount"]),
+            "principal_settled": _text(row["principal_settled"]),
+            "amount_due": _text(row["amount_due"]),
+            "days_overdue": row["days_overdue"],
+            "paid_days_late": row["paid_days_late"],
+            "penalty_interest_accrued": _text(row["penalty_interest_accrued"]),
+            "penalty_interest_paid": _text(row["penalty_interest_paid"]),
+            "penalty_interest_due": _text(row["penalty_interest_due"]),
+            "penalty_periods": periods,
+            "total_due": _text(row["total_due"]),
+            "overpaid": _text(row["overpaid"]),
+            "discount_rate_today": _text(row["discount_rate_today"]),
+            "pay_today_to_settle": _text(row["pay_today_to_settle"]),
+            "status": row["status"],
             "policy": self.policy,
         }
 
