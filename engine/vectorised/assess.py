@@ -510,16 +510,18 @@ class AssessEvaluator:
         spent, start = 0, 0
         while start < ordered.height:
             rest = ordered.slice(start)
-            granted = rest.select(self._limit(int_lit(spent)).alias("limit"))["limit"]
-            before = granted.cum_sum() - granted
-            fits = (before + spent + granted) <= total
+            granted = rest.select(self._limit(int_lit(spent)).alias("limit"))
+            granted = granted.with_columns(
+                (pl.col("limit").cum_sum() - pl.col("limit") + int_lit(spent)).alias("before")
+            )
+            fits = granted.select((pl.col("before") + pl.col("limit") <= int_lit(total)).alias("fits"))["fits"]
             misfits = (~fits).arg_true()
             stop = rest.height if misfits.len() == 0 else int(misfits[0])
-            limits.append(granted.slice(0, stop))
-            allocated.append((before + spent).slice(0, stop))
+            limits.append(granted["limit"].slice(0, stop))
+            allocated.append(granted["before"].slice(0, stop))
             if stop == rest.height:
                 break
-            spent += int(before[stop])
+            spent = int(granted["before"][stop])
             start += stop
             # The row at `stop` is recomputed next pass under its exact remaining budget; it always fits then.
         index = ordered["__index"]
@@ -545,7 +547,9 @@ class AssessEvaluator:
         if allocation not in ("rows", "portfolio"):
             raise FrameError(f"unknown allocation {allocation!r} (rows or portfolio)")
         if allocation == "portfolio" and "portfolio.allocated" in frame.columns:
-            raise FrameError("allocation='portfolio' computes portfolio.allocated; the frame must not give it")
+            if frame["portfolio.allocated"].null_count() < frame.height:
+                raise FrameError("allocation='portfolio' computes portfolio.allocated; the frame must not give it")
+            frame = frame.drop("portfolio.allocated")
         if allocation == "portfolio" and "allocation.position" in frame.columns:
             raise FrameError("the customers frame has columns the result uses: allocation.position")
         work = self._facts(frame)

@@ -18,7 +18,7 @@ columns (reasons, skipped steps, actions due now) are built once per distinct pa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
@@ -93,87 +93,103 @@ class CollectionEvaluator:
         self.compiled = compiled
         self.sources = {r.id: r.source for r in compiled.tables["collection"].rules}
 
-    # --- per ladder -------------------------------------------------------------------------
-    def _ladder(self, ladder: LadderIR) -> dict[str, pl.Expr]:
-        """Every quantity of the decision for rows of this ladder's segment."""
-        days = pl.col("__days")
-        agreement = pl.col("__agreement")
+    # --- per ladder: three stages, each reading the columns the one before wrote -------------
+    # (one expression tree per stage keeps Polars' planning time small; nested trees that repeat
+    # the chosen step in every reason code take seconds to plan even for one row)
+    @staticmethod
+    def _stage_steps(ladder: LadderIR) -> dict[str, pl.Expr]:
+        """Which steps' thresholds are reached, which steps may come next, and the one that does."""
+        days, agreement, current = pl.col("__days"), pl.col("__agreement"), pl.col("__current")
         overdue = days > 0
-        current = pl.col("__current")
-        as_of = pl.col("__as_of")
-        steps = ladder.steps
-        arbitration_ok = [name != "arbitration" for name, _ in steps]
-        passed = [
-            (days >= thr) & overdue & (pl.lit(True) if ok else agreement)
-            for (_, thr), ok in zip(steps, arbitration_ok, strict=True)
-        ]
-        candidate = [
-            (pl.lit(LADDER_STEPS.index(name)) > current) & (pl.lit(True) if ok else agreement)
-            for (name, _), ok in zip(steps, arbitration_ok, strict=True)
-        ]
+        out: dict[str, pl.Expr] = {}
+        for j, (name, threshold) in enumerate(ladder.steps):
+            allowed = agreement if name == "arbitration" else pl.lit(True)
+            out[f"__passed:{j}"] = (days >= threshold) & overdue & allowed
+            out[f"__cand:{j}"] = (pl.lit(LADDER_STEPS.index(name)) > current) & allowed
+        candidate = [out[f"__cand:{j}"] for j in range(len(ladder.steps))]
+        passed = [out[f"__passed:{j}"] for j in range(len(ladder.steps))]
         first = pl.coalesce([pl.when(c).then(pl.lit(j, dtype=pl.Int32)) for j, c in enumerate(candidate)])
+        chosen = first
         if ladder.skip_steps:
-            hardest = [
-                pl.when(c & p).then(pl.lit(j, dtype=pl.Int32))
-                for j, (c, p) in enumerate(zip(candidate, passed, strict=True))
-            ]
+            pairs = enumerate(zip(candidate, passed, strict=True))
+            hardest = [pl.when(c & p).then(pl.lit(j, dtype=pl.Int32)) for j, (c, p) in pairs]
             chosen = pl.coalesce([*reversed(hardest), first])
-        else:
-            chosen = first
-        paused = pl.col("__disputed") & pl.lit(ladder.pause_when_disputed)
-        threshold = _pick(chosen, [pl.lit(thr, dtype=pl.Int64) for _, thr in steps])
-        chosen_passed = _pick(chosen, passed)
+        out["__chosen"] = chosen
+        out["__exhausted"] = first.is_null()
+        out["__paused"] = pl.col("__disputed") & pl.lit(ladder.pause_when_disputed)
+        out["__candidates"] = pl.concat_str([pl.when(c).then(pl.lit("1")).otherwise(pl.lit("0")) for c in candidate])
+        for action, threshold in ladder.auxiliary:
+            out[f"__held:{action}"] = (days >= threshold) & overdue
+            out[f"__aux_threshold:{action}"] = pl.lit(threshold, dtype=pl.Int64)
+        return out
+
+    @staticmethod
+    def _stage_dates(ladder: LadderIR) -> dict[str, pl.Expr]:
+        """When the chosen step falls due (threshold reached, spaced from the latest step taken)."""
+        days, as_of, chosen = pl.col("__days"), pl.col("__as_of"), pl.col("__chosen")
+        threshold = _pick(chosen, [pl.lit(thr, dtype=pl.Int64) for _, thr in ladder.steps])
+        chosen_passed = _pick(chosen, [pl.col(f"__passed:{j}") for j in range(len(ladder.steps))])
         effective = pl.when(threshold < 1).then(pl.lit(1, dtype=pl.Int64)).otherwise(threshold)
         reached = pl.when(days >= effective).then(as_of).otherwise(as_of + (effective - days).cast(pl.Int32))
         spacing = pl.col("__last_on") + pl.lit(ladder.min_days_between_steps, dtype=pl.Int32)
         due_on = pl.when(spacing.is_not_null() & (spacing > reached)).then(spacing).otherwise(reached)
-        has_next = chosen.is_not_null() & ~paused
-        date_error = has_next & ((reached > LAST_DAY) | (spacing.is_not_null() & (spacing > LAST_DAY)))
-        due_now = chosen_passed.fill_null(False) & (due_on <= as_of)
-        step_due_now = has_next & due_now
-        codes = []
-        for j, (name, _) in enumerate(steps):
-            rank = LADDER_STEPS.index(name)
+        has_next = chosen.is_not_null() & ~pl.col("__paused")
+        out: dict[str, pl.Expr] = {
+            "__threshold": threshold,
+            "__due_on": due_on,
+            "__has_next": has_next,
+            "__date_error": has_next & ((reached > LAST_DAY) | (spacing.is_not_null() & (spacing > LAST_DAY))),
+            "__due_now": chosen_passed.fill_null(False) & (due_on <= as_of),
+        }
+        for action, threshold_days in ladder.auxiliary:
+            effective_aux = max(threshold_days, 1)
+            later = as_of + (effective_aux - days).cast(pl.Int32)
+            out[f"__aux_on:{action}"] = pl.when(days >= effective_aux).then(as_of).otherwise(later)
+            waits = pl.col("__paused") & pl.lit(action in PAUSED_BY_DISPUTE)
+            held = pl.col(f"__held:{action}")
+            out[f"__aux_due_now:{action}"] = held & ~waits
+            code = pl.when(~held).then(0).when(waits).then(_CODE["AUXILIARY_PAUSED"]).otherwise(_CODE["AUXILIARY_DUE"])
+            out[f"__aux_code:{action}"] = code.cast(pl.Int8)
+        return out
+
+    @staticmethod
+    def _stage_reasons(ladder: LadderIR) -> dict[str, pl.Expr]:
+        """The reason code of each step rule that held (engine.decisions.collection._step_reason)."""
+        chosen, current, paused = pl.col("__chosen"), pl.col("__current"), pl.col("__paused")
+        step_due_now = pl.col("__has_next") & pl.col("__due_now")
+        out: dict[str, pl.Expr] = {"__step_due_now": step_due_now}
+        for j, (name, _) in enumerate(ladder.steps):
+            taken = pl.when(pl.col(f"__taken:{name}")).then(_CODE["STEP_TAKEN"]).otherwise(_CODE["STEP_PASSED_OVER"])
             code = (
-                pl.when(~passed[j])
+                pl.when(~pl.col(f"__passed:{j}"))
                 .then(0)
-                .when(pl.lit(rank) <= current)
-                .then(pl.when(pl.col(f"__taken:{name}")).then(_CODE["STEP_TAKEN"]).otherwise(_CODE["STEP_PASSED_OVER"]))
+                .when(pl.lit(LADDER_STEPS.index(name)) <= current)
+                .then(taken)
                 .when(paused)
                 .then(_CODE["STEP_PAUSED"])
                 .when(chosen == j)
                 .then(pl.when(step_due_now).then(_CODE["STEP_DUE"]).otherwise(_CODE["STEP_WAITING"]))
-                .when(candidate[j] & (chosen > j))
+                .when(pl.col(f"__cand:{j}") & (chosen > j))
                 .then(_CODE["STEP_SKIPPED"])
                 .otherwise(_CODE["STEP_AFTER_NEXT"])
             )
-            codes.append(code.cast(pl.Int8).alias(f"__code:{j}"))
-        out: dict[str, pl.Expr] = {
-            "__chosen": chosen,
-            "__paused": paused,
-            "__exhausted": first.is_null(),
-            "__has_next": has_next,
-            "__threshold": threshold,
-            "__due_on": due_on,
-            "__due_now": due_now,
-            "__step_due_now": step_due_now,
-            "__date_error": date_error,
-            "__candidates": pl.concat_str([pl.when(c).then(pl.lit("1")).otherwise(pl.lit("0")) for c in candidate]),
-        }
-        for j, code in enumerate(codes):
-            out[f"__code:{j}"] = code
-        for action, thr in ladder.auxiliary:
-            held = (days >= thr) & overdue
-            waits = paused & pl.lit(action in PAUSED_BY_DISPUTE)
-            effective_aux = max(thr, 1)
-            aux_on = pl.when(days >= effective_aux).then(as_of).otherwise(as_of + (effective_aux - days).cast(pl.Int32))
-            out[f"__aux_due_now:{action}"] = held & ~waits
-            out[f"__aux_on:{action}"] = aux_on
-            out[f"__aux_code:{action}"] = (
-                pl.when(~held).then(0).when(waits).then(_CODE["AUXILIARY_PAUSED"]).otherwise(_CODE["AUXILIARY_DUE"])
-            ).cast(pl.Int8)
-            out[f"__aux_threshold:{action}"] = pl.lit(thr, dtype=pl.Int64)
+            out[f"__code:{j}"] = code.cast(pl.Int8)
         return out
+
+    def _by_segment(self, work: pl.DataFrame, stage: Callable[[LadderIR], dict[str, pl.Expr]]) -> pl.DataFrame:
+        """Evaluate one stage for every ladder and keep, in each row, its own segment's values."""
+        per_ladder = {seg: stage(ladder) for seg, ladder in self.compiled.ladders.items()}
+        names = sorted({n for quantities in per_ladder.values() for n in quantities})
+        chosen: list[pl.Expr] = []
+        for name in names:
+            chain: Any = None
+            for seg, quantities in per_ladder.items():
+                if name not in quantities:
+                    continue
+                test, quantity = pl.col("__segment") == seg, quantities[name]
+                chain = pl.when(test).then(quantity) if chain is None else chain.when(test).then(quantity)
+            chosen.append(chain.otherwise(None).alias(name))
+        return work.with_columns(chosen)
 
     # --- penalty interest -------------------------------------------------------------------
     def _penalty(self, work: pl.DataFrame) -> pl.DataFrame:
@@ -188,14 +204,14 @@ class CollectionEvaluator:
             mantissa[g] = int("".join(map(str, digits)))
             exponent[g] = exp
         grade = pl.col("__grade")
-        m = grade.replace_strict(grades, [mantissa[g] for g in grades], default=None, return_dtype=I128)
-        down = grade.replace_strict(
-            grades, [10 ** max(0, -exponent[g]) for g in grades], default=None, return_dtype=I128
-        )
-        up = grade.replace_strict(grades, [10 ** max(0, exponent[g]) for g in grades], default=None, return_dtype=I128)
-        grace = grade.replace_strict(
-            grades, [penalties[g].grace_days for g in grades], default=None, return_dtype=pl.Int64
-        )
+
+        def by_grade(values: list[int], dtype: pl.DataType) -> pl.Expr:
+            return grade.replace_strict(grades, pl.Series(values, dtype=dtype), default=None, return_dtype=dtype)
+
+        m = by_grade([mantissa[g] for g in grades], I128)
+        down = by_grade([10 ** max(0, -exponent[g]) for g in grades], I128)
+        up = by_grade([10 ** max(0, exponent[g]) for g in grades], I128)
+        grace = by_grade([penalties[g].grace_days for g in grades], pl.Int64())
         interest_days = pl.col("__days") - grace
         interest_days = pl.when(interest_days < 0).then(0).otherwise(interest_days)
         amount = pl.col("__amount")
@@ -258,20 +274,8 @@ class CollectionEvaluator:
         )
         ranks = [pl.when(pl.col(f"__taken:{s}")).then(pl.lit(i, dtype=pl.Int32)) for i, s in enumerate(LADDER_STEPS)]
         work = work.with_columns(pl.max_horizontal(ranks).fill_null(-1).alias("__current"))
-        per_ladder = {seg: self._ladder(ladder) for seg, ladder in compiled.ladders.items()}
-        names_out = sorted({n for quantities in per_ladder.values() for n in quantities})
-        chosen: list[pl.Expr] = []
-        for name in names_out:
-            chain: Any = None
-            for seg, quantities in per_ladder.items():
-                if name not in quantities:
-                    continue
-                test = pl.col("__segment") == seg
-                chain = (
-                    pl.when(test).then(quantities[name]) if chain is None else chain.when(test).then(quantities[name])
-                )
-            chosen.append(chain.otherwise(None).alias(name))
-        work = work.with_columns(chosen)
+        for stage in (self._stage_steps, self._stage_dates, self._stage_reasons):
+            work = self._by_segment(work, stage)
         work = work.with_columns(usable.alias("__decided"))
         work = self._penalty(work)
         aux_date_errors = [

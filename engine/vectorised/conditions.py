@@ -375,10 +375,10 @@ def _in_list(cond: InList, fields: Fields) -> pl.Expr:
         on_grid = [_on_grid(v) for v in cond.values if isinstance(v, Decimal)]
         units = [_clamp(u) for u in on_grid if u is not None]
         expr = source.units
-        member = expr.is_in(pl.Series(units, dtype=I128))
+        member = expr.is_in(pl.Series(units, dtype=I128).implode())
     else:
         expr = source
-        member = expr.is_in(pl.Series(list(cond.values)))
+        member = expr.is_in(list(cond.values))
     return (expr.is_not_null() & ~member) if cond.negated else member
 
 

@@ -442,6 +442,7 @@ def frame_of(kind: Kind, payloads: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
             if name.startswith(RATING_PREFIX):
                 extra[name] = pl.String()
             row[name] = item
+        extra |= {name: pl.String() for name in row if name.startswith(RATING_PREFIX)}
         rows.append(row)
     schema: dict[str, pl.DataType] = {name: spec.dtype for name, spec in specs.items()}
     schema.update(extra)
