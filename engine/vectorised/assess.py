@@ -79,7 +79,7 @@ from engine.vectorised.fixedpoint import (
     scaled,
     smallest,
 )
-from engine.vectorised.frames import FrameError, column, normalise, row_problem
+from engine.vectorised.frames import FrameError, column, complete, normalise, rating_columns, row_problem
 from engine.vectorised.lists import bit_words, list_by_key, set_bits
 from policy.expressions import field_paths
 
@@ -192,6 +192,12 @@ class AssessEvaluator:
         self.grade_names = [g.grade for g in compiled.grades]
         minimum = compiled.standards.min_grade
         self.last_granting = compiled.grade(minimum).rank if minimum is not None else len(compiled.grades) - 1
+        # Every expression that depends on the policy alone, built once.
+        self.fact_columns = self._fact_columns()
+        self.scores = {f.id: self._score_factor(f) for f in compiled.factors}
+        self.grade_expr = self._grade()
+        self.hits = [condition_expr(rule.condition, self.fields, self.plans) for rule in self.standards]
+        self.limit_expr = self._limit(pl.col("__allocated"))
 
     # --- facts ------------------------------------------------------------------------------
     def _fields(self) -> dict[str, Any]:
@@ -214,30 +220,22 @@ class AssessEvaluator:
             fields[path] = RatioField(pl.col(f"__n:{path}"), pl.col(f"__d:{path}"), numerator_bound, _CENTS_BOUND)
         return fields
 
-    def _facts(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _fact_columns(self) -> list[list[pl.Expr]]:
+        """The fact columns, in three rounds: inputs (null on invalid rows), derived amounts, ratios."""
         valid = pl.col("__problem").is_null()
-        work = frame.with_columns(row_problem("assess", frame).alias("__problem"))
-        guarded = [
-            pl.when(valid).then(column(frame, "assess", "id")).alias("__id"),
-            column(frame, "assess", "segment").fill_null("ordinary").alias("__segment"),
+        inputs = [
+            pl.when(valid).then(column("id")).alias("__id"),
+            column("segment").fill_null("ordinary").alias("__segment"),
         ]
-        guarded += [pl.when(valid).then(column(frame, "assess", p).to_physical()).alias(f"__c:{p}") for p in _MONEY]
-        guarded += [pl.when(valid).then(column(frame, "assess", p).to_physical()).alias(f"__u:{p}") for p in _NUMBERS]
-        guarded += [
-            pl.when(valid).then(column(frame, "assess", p).cast(I128) * 10**FACT_SCALE).alias(f"__u:{p}")
-            for p in _COUNTS
-        ]
-        guarded += [pl.when(valid).then(column(frame, "assess", p)).alias(f"__t:{p}") for p in _PLAIN]
-        guarded += [
-            pl.when(valid).then(pl.col(p) if p in frame.columns else pl.lit(None, dtype=pl.String)).alias(f"__t:{p}")
-            for p in self.rating_paths
-        ]
-        work = work.with_columns(guarded)
+        inputs += [pl.when(valid).then(column(p).to_physical()).alias(f"__c:{p}") for p in _MONEY]
+        inputs += [pl.when(valid).then(column(p).to_physical()).alias(f"__u:{p}") for p in _NUMBERS]
+        inputs += [pl.when(valid).then(column(p).cast(I128) * 10**FACT_SCALE).alias(f"__u:{p}") for p in _COUNTS]
+        inputs += [pl.when(valid).then(column(p)).alias(f"__t:{p}") for p in (*_PLAIN, *self.rating_paths)]
         assets, liabilities = _money("financials.current_assets"), _money("financials.current_liabilities")
-        work = work.with_columns(
+        derived = [
             (assets - liabilities).alias(f"__c:{_WORKING_CAPITAL}"),
             (_money("financials.total_assets") - _money("financials.net_assets")).alias(f"__c:{_DEBT}"),
-        )
+        ]
         ratios = []
         for path, (top, bottom) in _RATIOS.items():
             # engine.facts.ratio: absent when either side is absent or the denominator is 0.
@@ -246,7 +244,14 @@ class AssessEvaluator:
                 pl.when(defined).then(_money(top)).alias(f"__n:{path}"),
                 pl.when(defined).then(_money(bottom)).alias(f"__d:{path}"),
             ]
-        return work.with_columns(ratios)
+        return [inputs, derived, ratios]
+
+    def _facts(self, frame: pl.DataFrame) -> pl.DataFrame:
+        work = complete("assess", frame, self.rating_paths)
+        work = work.with_columns(row_problem("assess", rating_columns(frame)).alias("__problem"))
+        for columns in self.fact_columns:
+            work = work.with_columns(columns)
+        return work
 
     # --- scorecard --------------------------------------------------------------------------
     def _score_factor(self, factor: FactorIR) -> _Score:
@@ -388,7 +393,7 @@ class AssessEvaluator:
 
     def _scores(self, work: pl.DataFrame) -> pl.DataFrame:
         compiled = self.compiled
-        scores = {f.id: self._score_factor(f) for f in compiled.factors}
+        scores = self.scores
         work = work.with_columns(s.points.alias(f"__pts:{fid}") for fid, s in scores.items())
         for factor in compiled.factors:
             score = scores[factor.id]
@@ -510,7 +515,7 @@ class AssessEvaluator:
         spent, start = 0, 0
         while start < ordered.height:
             rest = ordered.slice(start)
-            granted = rest.select(self._limit(int_lit(spent)).alias("limit"))
+            granted = rest.with_columns(int_lit(spent).alias("__allocated")).select(self.limit_expr.alias("limit"))
             granted = granted.with_columns(
                 (pl.col("limit").cum_sum() - pl.col("limit") + int_lit(spent)).alias("before")
             )
@@ -554,12 +559,12 @@ class AssessEvaluator:
             raise FrameError("the customers frame has columns the result uses: allocation.position")
         work = self._facts(frame)
         work = self._scores(work)
-        work = work.with_columns(self._grade().alias("__grade"))
+        work = work.with_columns(self.grade_expr.alias("__grade"))
         valid = pl.col("__problem").is_null()
         graded = valid & pl.col("__grade").is_not_null()
         python_plans = [p for p in self.plans.values() if isinstance(p, PythonComputed)]
         work = evaluate_python_computed(python_plans, self.fields, work, graded)
-        hits = [condition_expr(rule.condition, self.fields, self.plans) for rule in self.standards]
+        hits = self.hits
         work = work.with_columns([h.alias(f"__std:{i}") for i, h in enumerate(hits)])
         out_of_range = (
             pl.any_horizontal([pl.col(p.error_column) for p in python_plans]) if python_plans else pl.lit(False)
@@ -583,8 +588,9 @@ class AssessEvaluator:
         if allocation == "portfolio":
             work = self._allocate(work)
         else:
-            given = column(frame, "assess", "portfolio.allocated").to_physical().fill_null(int_lit(0))
-            work = work.with_columns(pl.when(decided).then(self._limit(given)).alias("__limit"))
+            given = column("portfolio.allocated").to_physical().fill_null(int_lit(0))
+            work = work.with_columns(given.alias("__allocated"))
+            work = work.with_columns(pl.when(decided).then(self.limit_expr).alias("__limit"))
         work = self._review(work, as_of)
         return self._results(frame, work, allocation)
 

@@ -29,7 +29,7 @@ from engine.ir import CompiledPolicy, LadderIR
 from engine.models import MAX_AMOUNT
 from engine.vectorised.fallback import patch_rows
 from engine.vectorised.fixedpoint import I128, from_cents, half_up_div, int_lit
-from engine.vectorised.frames import LAST_DAY, FrameError, normalise, row_problem, value
+from engine.vectorised.frames import LAST_DAY, FrameError, complete, normalise, row_problem, value
 from engine.vectorised.lists import list_by_key
 from policy.schema import AUXILIARY_ACTIONS, LADDER_STEPS
 
@@ -92,6 +92,7 @@ class CollectionEvaluator:
     def __init__(self, compiled: CompiledPolicy) -> None:
         self.compiled = compiled
         self.sources = {r.id: r.source for r in compiled.tables["collection"].rules}
+        self.stages = [self._by_segment(stage) for stage in (self._stage_steps, self._stage_dates, self._stage_reasons)]
 
     # --- per ladder: three stages, each reading the columns the one before wrote -------------
     # (one expression tree per stage keeps Polars' planning time small; nested trees that repeat
@@ -176,8 +177,8 @@ class CollectionEvaluator:
             out[f"__code:{j}"] = code.cast(pl.Int8)
         return out
 
-    def _by_segment(self, work: pl.DataFrame, stage: Callable[[LadderIR], dict[str, pl.Expr]]) -> pl.DataFrame:
-        """Evaluate one stage for every ladder and keep, in each row, its own segment's values."""
+    def _by_segment(self, stage: Callable[[LadderIR], dict[str, pl.Expr]]) -> list[pl.Expr]:
+        """One stage for every ladder: each row keeps its own segment's values."""
         per_ladder = {seg: stage(ladder) for seg, ladder in self.compiled.ladders.items()}
         names = sorted({n for quantities in per_ladder.values() for n in quantities})
         chosen: list[pl.Expr] = []
@@ -189,7 +190,7 @@ class CollectionEvaluator:
                 test, quantity = pl.col("__segment") == seg, quantities[name]
                 chain = pl.when(test).then(quantity) if chain is None else chain.when(test).then(quantity)
             chosen.append(chain.otherwise(None).alias(name))
-        return work.with_columns(chosen)
+        return chosen
 
     # --- penalty interest -------------------------------------------------------------------
     def _penalty(self, work: pl.DataFrame) -> pl.DataFrame:
@@ -215,10 +216,12 @@ class CollectionEvaluator:
         interest_days = pl.col("__days") - grace
         interest_days = pl.when(interest_days < 0).then(0).otherwise(interest_days)
         amount = pl.col("__amount")
-        first = amount * m
+        # A mantissa of 12 digits or more goes to the fallback; zeroing it first keeps the products in Int128.
+        short = m < int_lit(10**12)
+        first = amount * pl.when(short).then(m).otherwise(int_lit(0))
         product = first * interest_days.cast(I128)
         limit = int_lit(10**28)
-        exact = (m < int_lit(10**12)) & (first < limit) & (product < limit)
+        exact = short & (first < limit) & (product < limit)
         # value = amount_cents · m · days · 10^(exponent - 2); in cents: · 10^exponent
         cents = half_up_div(product * up, down)
         work = work.with_columns(
@@ -243,10 +246,10 @@ class CollectionEvaluator:
         if clashes:
             raise FrameError(f"the arrears frame has columns the result uses: {', '.join(clashes)}")
         compiled = self.compiled
-        segment = value(frame, "collection", "customer.segment")
-        grade = value(frame, "collection", "customer.grade")
+        segment = value("collection", "customer.segment")
+        grade = value("collection", "customer.grade")
         valid = pl.col("__problem").is_null()
-        work = frame.with_columns(row_problem("collection", frame).alias("__problem"))
+        work = complete("collection", frame).with_columns(row_problem("collection").alias("__problem"))
         refused = (
             pl.when(~valid)
             .then(pl.lit("invalid_request"))
@@ -258,24 +261,24 @@ class CollectionEvaluator:
         )
         work = work.with_columns(refused.alias("__refused"))
         usable = pl.col("__refused").is_null()
-        steps = value(frame, "collection", "arrears.steps_taken")
+        steps = value("collection", "arrears.steps_taken")
         names = steps.list.eval(pl.element().struct.field("step"))
         taken = [pl.when(usable).then(names.list.contains(s)).alias(f"__taken:{s}") for s in LADDER_STEPS]
         work = work.with_columns(
             pl.when(usable).then(segment).alias("__segment"),
             pl.when(usable).then(grade).alias("__grade"),
-            pl.when(usable).then(value(frame, "collection", "arrears.days_overdue")).alias("__days"),
-            pl.when(usable).then(value(frame, "collection", "arrears.amount").to_physical()).alias("__amount"),
-            pl.when(usable).then(value(frame, "collection", "arrears.arbitration_agreement")).alias("__agreement"),
-            pl.when(usable).then(value(frame, "collection", "arrears.disputed")).alias("__disputed"),
-            _day(value(frame, "collection", "as_of")).alias("__as_of"),
+            pl.when(usable).then(value("collection", "arrears.days_overdue")).alias("__days"),
+            pl.when(usable).then(value("collection", "arrears.amount").to_physical()).alias("__amount"),
+            pl.when(usable).then(value("collection", "arrears.arbitration_agreement")).alias("__agreement"),
+            pl.when(usable).then(value("collection", "arrears.disputed")).alias("__disputed"),
+            _day(value("collection", "as_of")).alias("__as_of"),
             _day(steps.list.eval(pl.element().struct.field("on")).list.max()).alias("__last_on"),
             *taken,
         )
         ranks = [pl.when(pl.col(f"__taken:{s}")).then(pl.lit(i, dtype=pl.Int32)) for i, s in enumerate(LADDER_STEPS)]
         work = work.with_columns(pl.max_horizontal(ranks).fill_null(-1).alias("__current"))
-        for stage in (self._stage_steps, self._stage_dates, self._stage_reasons):
-            work = self._by_segment(work, stage)
+        for stage in self.stages:
+            work = work.with_columns(stage)
         work = work.with_columns(usable.alias("__decided"))
         work = self._penalty(work)
         aux_date_errors = [

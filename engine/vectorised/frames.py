@@ -37,11 +37,14 @@ __all__ = [
     "RATING_PREFIX",
     "SPECS",
     "STEPS_TAKEN_DTYPE",
+    "column",
+    "complete",
     "frame_of",
     "normalise",
     "rating_columns",
     "requests_of",
     "row_problem",
+    "value",
 ]
 
 Kind = Literal["assess", "order", "collection", "settlement"]
@@ -224,19 +227,26 @@ def normalise(kind: Kind, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(casts) if casts else frame
 
 
-def column(frame: pl.DataFrame, kind: Kind, name: str) -> pl.Expr:
-    """A contract column of the frame, or a typed null when the frame leaves it out (absent everywhere)."""
-    if name in frame.columns:
-        return pl.col(name)
-    spec = SPECS[kind].get(name)
-    dtype = spec.dtype if spec is not None else pl.String()
-    return pl.lit(None, dtype=dtype)
+def complete(kind: Kind, frame: pl.DataFrame, strings: Sequence[str] = ()) -> pl.DataFrame:
+    """The frame with every contract column it leaves out (and each of ``strings``) added as nulls.
+
+    Expressions of the evaluator are built once per policy and name their columns; a column left
+    out of a frame means a value absent from every request.
+    """
+    missing = [pl.lit(None, dtype=s.dtype).alias(n) for n, s in SPECS[kind].items() if n not in frame.columns]
+    missing += [pl.lit(None, dtype=pl.String()).alias(n) for n in strings if n not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
 
 
-def value(frame: pl.DataFrame, kind: Kind, name: str) -> pl.Expr:
+def column(name: str) -> pl.Expr:
+    """A column of a :func:`complete` frame."""
+    return pl.col(name)
+
+
+def value(kind: Kind, name: str) -> pl.Expr:
     """A contract column with the request model's default in place of an absent value."""
     spec = SPECS[kind][name]
-    expr = column(frame, kind, name)
+    expr = pl.col(name)
     if spec.default is None:
         return expr
     if spec.check == "steps_taken":
@@ -310,30 +320,32 @@ def _pointer(name: str) -> str:
     return "/" + name.replace(".", "/")
 
 
-def row_problem(kind: Kind, frame: pl.DataFrame) -> pl.Expr:
-    """The first problem the request model would find in each row (null: the row is a valid request)."""
+def row_problem(kind: Kind, ratings: Sequence[str] = ()) -> pl.Expr:
+    """The first problem the request model would find in each row (null: the row is a valid request).
+
+    ``ratings`` are the ``ratings.<name>`` columns of a customers frame.
+    """
     problems: list[pl.Expr] = []
     required = _REQUIRED_VALUES[kind]
     for name, spec in SPECS[kind].items():
-        expr = column(frame, kind, name)
+        expr = pl.col(name)
         if name in required:
             problems.append(pl.when(expr.is_null()).then(pl.lit(f"{_pointer(name)}: field required")))
         ok, message = _ok(spec, expr)
         problems.append(pl.when(expr.is_not_null() & ~ok.fill_null(False)).then(pl.lit(f"{_pointer(name)}: {message}")))
     if kind == "assess":
-        problems += _rating_problems(frame)
+        problems += _rating_problems(ratings)
     if kind == "settlement":
-        text, grade = column(frame, kind, "terms.text"), column(frame, kind, "terms.grade")
+        text, grade = pl.col("terms.text"), pl.col("terms.grade")
         one_of = "/terms: give exactly one of terms.text or terms.grade"
         problems.append(pl.when(text.is_null() == grade.is_null()).then(pl.lit(one_of)))
-        paid_on, paid = column(frame, kind, "payment.date"), column(frame, kind, "payment.amount")
+        paid_on, paid = pl.col("payment.date"), pl.col("payment.amount")
         both = "/payments/0: a payment needs a date and an amount"
         problems.append(pl.when(paid_on.is_null() != paid.is_null()).then(pl.lit(both)))
     return pl.coalesce(problems) if problems else pl.lit(None, dtype=pl.String)
 
 
-def _rating_problems(frame: pl.DataFrame) -> list[pl.Expr]:
-    names = rating_columns(frame)
+def _rating_problems(names: Sequence[str]) -> list[pl.Expr]:
     problems: list[pl.Expr] = []
     for name in names:
         rating = name.removeprefix(RATING_PREFIX)

@@ -32,7 +32,7 @@ from engine.vectorised.conditions import (
     plan_computed,
 )
 from engine.vectorised.fixedpoint import FACT_SCALE, I128, from_cents
-from engine.vectorised.frames import FrameError, normalise, row_problem, value
+from engine.vectorised.frames import FrameError, complete, normalise, row_problem, value
 from engine.vectorised.lists import bit_words, list_by_key, set_bits
 
 __all__ = ["DEFAULT_RULE", "OrderEvaluator", "RESULT_COLUMNS"]
@@ -78,6 +78,7 @@ class OrderEvaluator:
         ranks = {g.grade: g.rank for g in compiled.grades}
         self.granting = [g for g, r in ranks.items() if minimum is None or r <= ranks[minimum]]
         self.hits = [condition_expr(rule.condition, self.fields, self.plans) for rule in self.rules]
+        self.fact_columns = self._fact_columns()
 
     def _fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -96,13 +97,13 @@ class OrderEvaluator:
         )
         return fields
 
-    def _facts(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _fact_columns(self) -> list[list[pl.Expr]]:
+        """The fact of ``check_order`` as columns, in rounds: refusals, inputs, sums, what is left."""
         compiled = self.compiled
-        work = frame.with_columns(row_problem("order", frame).alias("__problem"))
         valid = pl.col("__problem").is_null()
-        currency = value(frame, "order", "order.currency")
-        grade = value(frame, "order", "customer.grade")
-        error = (
+        currency = value("order", "order.currency")
+        grade = value("order", "customer.grade")
+        refused = (
             pl.when(~valid)
             .then(pl.lit("invalid_request"))
             .when(currency != compiled.meta.currency)
@@ -111,32 +112,36 @@ class OrderEvaluator:
             .then(pl.lit("unknown_grade"))
             .otherwise(pl.lit(None, dtype=pl.String))
         )
-        work = work.with_columns(error.alias("__refused"))
         usable = pl.col("__refused").is_null()
-        customer = value(frame, "order", "customer.id")
-        flagged = value(frame, "order", "customer.blacklisted")
-        blacklisted = flagged | customer.is_in(sorted(compiled.standards.blacklist))
-        columns = [
-            pl.when(usable).then(value(frame, "order", path)).alias(f"__t:{path}")
+        flagged = value("order", "customer.blacklisted")
+        blacklisted = flagged | value("order", "customer.id").is_in(sorted(compiled.standards.blacklist))
+        inputs = [
+            pl.when(usable).then(value("order", path)).alias(f"__t:{path}")
             for path in ("customer.id", "customer.segment", "customer.grade", "order.id")
         ]
-        columns += [pl.when(usable).then(value(frame, "order", p).to_physical()).alias(f"__c:{p}") for p in _MONEY]
-        days = value(frame, "order", "exposure.oldest_overdue_days")
-        columns += [
+        inputs += [pl.when(usable).then(value("order", p).to_physical()).alias(f"__c:{p}") for p in _MONEY]
+        days = value("order", "exposure.oldest_overdue_days")
+        inputs += [
             pl.when(usable).then(days.cast(I128) * 10**FACT_SCALE).alias("__u:oldest"),
             pl.when(usable).then(blacklisted).alias("__blacklisted"),
             pl.when(usable).then(~blacklisted & grade.is_in(self.granting)).alias("__eligible"),
         ]
-        work = work.with_columns(columns)
         total = _cents("exposure.open_receivables") + _cents("exposure.open_orders")
         limit = _cents("customer.limit")
-        work = work.with_columns(total.alias("__c:exposure.total"), (limit - total).alias("__c:credit.available"))
+        sums = [total.alias("__c:exposure.total"), (limit - total).alias("__c:credit.available")]
         used_after = _cents("exposure.total") + _cents("order.amount")
-        return work.with_columns(
+        left = [
             (_cents("credit.available") - _cents("order.amount")).alias("__c:credit.available_after"),
             pl.when(limit != 0).then(used_after).alias("__n:utilisation"),
             pl.when(limit != 0).then(limit).alias("__d:utilisation"),
-        )
+        ]
+        return [[row_problem("order").alias("__problem")], [refused.alias("__refused")], inputs, sums, left]
+
+    def _facts(self, frame: pl.DataFrame) -> pl.DataFrame:
+        work = complete("order", frame)
+        for columns in self.fact_columns:
+            work = work.with_columns(columns)
+        return work
 
     def _decision_of(self, key: tuple[Any, ...]) -> dict[str, Any]:
         """Outcome and reasons of one combination of rules that hold (the order decision's own logic)."""

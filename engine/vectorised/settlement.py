@@ -33,7 +33,7 @@ from engine.ir import CompiledPolicy, TermsIR
 from engine.models import MAX_AMOUNT
 from engine.vectorised.fallback import patch_rows
 from engine.vectorised.fixedpoint import I128, decimals, from_cents, from_units, half_up_div, int_lit, scaled
-from engine.vectorised.frames import LAST_DAY, FrameError, column, normalise, row_problem, value
+from engine.vectorised.frames import LAST_DAY, FrameError, column, complete, normalise, row_problem, value
 from policy.errors import ExpressionError
 
 __all__ = ["RESULT_COLUMNS", "SettlementEvaluator", "TermsResolver", "line_columns", "period_columns"]
@@ -135,8 +135,8 @@ class SettlementEvaluator:
     def _terms_table(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         """One row per distinct (text, grade) of the frame with the terms' integers."""
         pairs = frame.select(
-            column(frame, "settlement", "terms.text").alias("__text"),
-            column(frame, "settlement", "terms.grade").alias("__tgrade"),
+            column("terms.text").alias("__text"),
+            column("terms.grade").alias("__tgrade"),
         ).unique()
         rows: list[dict[str, Any]] = []
         resolved = [(t, g, self.resolver.resolve(t, g)) for t, g in pairs.iter_rows()]
@@ -202,9 +202,11 @@ class SettlementEvaluator:
     def _interest(self, work: pl.DataFrame, principal: str, days: str, rows: pl.Expr, out: str) -> pl.DataFrame:
         """``_cents(residual × daily_rate × days)`` in cents: Int128 when the engine rounds nothing, else Decimal."""
         m, up, down = pl.col("__dr_m"), pl.col("__dr_up"), pl.col("__dr_down")
-        first = pl.col(principal) * m
+        # A mantissa of 12 digits or more goes to the fallback; zeroing it first keeps the products in Int128.
+        short = m < int_lit(10**12)
+        first = pl.col(principal) * pl.when(short).then(m).otherwise(int_lit(0))
         product = first * pl.col(days).cast(I128)
-        exact = (m < int_lit(10**12)) & (first < int_lit(_DIGITS_28)) & (product < int_lit(_DIGITS_28))
+        exact = short & (first < int_lit(_DIGITS_28)) & (product < int_lit(_DIGITS_28))
         work = work.with_columns(pl.when(rows & exact).then(half_up_div(product * up, down)).alias(out))
         resolver = self.resolver
 
@@ -232,17 +234,18 @@ class SettlementEvaluator:
         ]
         if clashes:
             raise FrameError(f"the invoices frame has columns the result uses: {', '.join(clashes)}")
-        table, width = self._terms_table(frame)
-        work = frame.with_columns(
-            row_problem("settlement", frame).alias("__problem"),
-            column(frame, "settlement", "terms.text").alias("__text"),
-            column(frame, "settlement", "terms.grade").alias("__tgrade"),
+        full = complete("settlement", frame)
+        table, width = self._terms_table(full)
+        work = full.with_columns(
+            row_problem("settlement").alias("__problem"),
+            column("terms.text").alias("__text"),
+            column("terms.grade").alias("__tgrade"),
         ).join(table, on=["__text", "__tgrade"], how="left", nulls_equal=True, maintain_order="left")
         valid = pl.col("__problem").is_null()
-        currency = column(frame, "settlement", "invoice.currency")
-        invoice_day = value(frame, "settlement", "invoice.date").cast(pl.Int32)
-        as_of_day = value(frame, "settlement", "as_of").cast(pl.Int32)
-        paid_on = column(frame, "settlement", "payment.date").cast(pl.Int32)
+        currency = column("invoice.currency")
+        invoice_day = value("settlement", "invoice.date").cast(pl.Int32)
+        as_of_day = value("settlement", "as_of").cast(pl.Int32)
+        paid_on = column("payment.date").cast(pl.Int32)
         due = invoice_day + pl.col("__credit_days")
         start = due + pl.col("__grace")
         refused = (
@@ -264,8 +267,8 @@ class SettlementEvaluator:
         )
         work = work.with_columns(refused.alias("__refused"))
         ok = pl.col("__refused").is_null()
-        amount = value(frame, "settlement", "invoice.amount").to_physical()
-        paid = column(frame, "settlement", "payment.amount").to_physical()
+        amount = value("settlement", "invoice.amount").to_physical()
+        paid = column("payment.amount").to_physical()
         work = work.with_columns(
             pl.when(ok).then(amount).alias("__amount"),
             pl.when(ok).then(paid).alias("__paid"),
