@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def _money(seed: int, high: int, low: int = 0) -> pl.Expr:
 
 
 def _ratio(seed: int, high_ten_thousandths: int) -> pl.Expr:
-    return _pick(seed, high_ten_thousandths + 1).cast(pl.Decimal(38, 0)) * pl.lit(0.0001).cast(pl.Decimal(38, 4))
+    return _pick(seed, high_ten_thousandths + 1).cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.0001"))
 
 
 def _choice(seed: int, values: list[str]) -> pl.Expr:

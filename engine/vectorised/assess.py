@@ -584,14 +584,15 @@ class AssessEvaluator:
         decided = pl.col("error").is_null()
         failed_any = pl.any_horizontal([pl.col(f"__std:{i}") for i in range(len(hits))]) if hits else pl.lit(False)
         work = work.with_columns(decided.alias("__decided"), (~failed_any).alias("__eligible"))
+        # A review date beyond the calendar refuses the row before any limit is shared out to it.
+        work = self._review(work, as_of)
         work = self._python_methods(work)
         if allocation == "portfolio":
             work = self._allocate(work)
         else:
             given = column("portfolio.allocated").to_physical().fill_null(int_lit(0))
             work = work.with_columns(given.alias("__allocated"))
-            work = work.with_columns(pl.when(decided).then(self.limit_expr).alias("__limit"))
-        work = self._review(work, as_of)
+            work = work.with_columns(pl.when(pl.col("__decided")).then(self.limit_expr).alias("__limit"))
         return self._results(frame, work, allocation)
 
     def _review(self, work: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:

@@ -3,7 +3,19 @@
 One row of a frame is one decision request. Columns are named by the request's dotted paths
 (``financials.net_assets``, ``order.amount``, ``arrears.days_overdue``); every column but the
 required ones may be left out, and a null is an absent value, exactly like a key left out of the
-request. Money is ``Decimal(38, 2)``, rates and numbers ``Decimal(38, 4)``, counts ``Int64``.
+request. Money is ``Decimal(38, 2)``, rates and numbers ``Decimal(38, 4)``, counts ``Int64``,
+dates ``Date`` (see :data:`SPECS` for every column of every kind):
+
+- customers (assess): ``id``, ``segment``, the credit file by its paths (``financials.*``,
+  ``payment.*``, ``records.*``, ``outlook.*``, ``trade.*``), any ``ratings.<name>`` (Utf8), and
+  optionally ``portfolio.allocated``; the assessment date is an argument, not a column;
+- orders: ``customer.id|segment|grade|limit|blacklisted``, ``order.id|amount|currency``,
+  ``exposure.*``, ``as_of`` (grade and limit given: no inline credit file);
+- arrears (collection): ``customer.id|segment|grade``, ``arrears.amount|days_overdue``,
+  ``arrears.steps_taken`` as ``List(Struct{step: Utf8, on: Date})``,
+  ``arrears.arbitration_agreement|disputed``, ``as_of``;
+- invoices (settlement): ``invoice.id|amount|date|currency``, ``terms.text`` or ``terms.grade``,
+  at most one payment as ``payment.date`` and ``payment.amount`` (both null: no payment), ``as_of``.
 
 Rows are checked like the request models check a request (``engine.models``): a row the model
 would refuse gets the error code ``invalid_request`` and no decision, as ``engine.decide`` would

@@ -352,3 +352,13 @@ def test_a_frame_that_breaks_the_contract_is_refused_whole() -> None:
         vp.check_orders(frame_of("order", [order()]).drop("customer.limit"))
     with pytest.raises(FrameError):
         frame_of("settlement", [{"payments": [{}, {}]}])
+
+
+def test_a_review_date_beyond_the_calendar_is_refused_where_decide_overflows() -> None:
+    compiled = compiled_with({})
+    last_month = dt.date(9999, 12, 15)
+    vp = VectorisedPolicy(compiled)
+    result = vp.assess(frame_of("assess", [customer()]), as_of=last_month, allocation="portfolio")
+    assert result["error"].to_list() == ["date_out_of_range"] and result["portfolio.allocated"].to_list() == [None]
+    with pytest.raises(OverflowError):  # the per-decision engine has no coded error for it
+        decide(compiled, "assess", requests_of("assess", result, as_of=last_month)[0])
