@@ -353,10 +353,10 @@ class AssessEvaluator:
         full = 100 * 10**scale
         cap = -(-full // a)  # the smallest shortfall that loses every point
         clamped = shortfall.clip(int_lit(0), int_lit(cap))
-        y = full - clamped * int_lit(a)
+        y = int_lit(full) - clamped * int_lit(a)
         y = pl.when(y < 0).then(int_lit(0)).otherwise(y)
         per_cent = 10 ** (scale - 2)
-        cents = (y * 2 + per_cent) // int_lit(2 * per_cent)
+        cents = (y * 2 + int_lit(per_cent)) // int_lit(2 * per_cent)
         points = pl.when(present).then(cents).otherwise(missing)
         kx = max(kp, FACT_SCALE)
         python_exact = (abs(p) + _MONEY_BOUND) * Decimal(10) ** kx < Decimal(10) ** 28 and kx + ka + 3 <= 28
@@ -367,7 +367,7 @@ class AssessEvaluator:
             margin += alpha * Decimal(10) ** -_X_SCALE
         margin_units = ceil_scaled(margin, scale) + 1
         remainder = y % int_lit(per_cent)
-        doubtful = present & ((remainder * 2 - per_cent).abs() <= int_lit(2 * margin_units))
+        doubtful = present & ((remainder * 2 - int_lit(per_cent)).abs() <= int_lit(2 * margin_units))
         return _Score(points, doubtful)
 
     def _python_value(self, path: str, row: Mapping[str, Any]) -> Any:

@@ -31,6 +31,7 @@ from typing import Final
 
 import polars as pl
 
+from engine.errors import CompileError
 from engine.facts import FACT_QUANTUM, evaluate_value, ratio
 from engine.ir import ComputedField, RuleSpec
 from engine.vectorised.fallback import patch_rows
@@ -108,15 +109,14 @@ Fields = Mapping[str, Field]
 
 @dataclass(frozen=True)
 class VectorComputed:
-    """A computed field evaluated as an Int128 expression with its sign (null when absent).
+    """A computed field as an Int128 expression with the sign of its value (null when absent).
 
-    ``magnitude_over`` tells whether ``|value| > limit`` for a limit given in the value's own terms
-    (the rules engine's range check needs it, not only the sign).
+    ``over_limit(limit)`` tells whether ``|value| > limit``: the rules engine's range check needs
+    the magnitude, not only the sign.
     """
 
     path: str
     signed: pl.Expr
-    scale: int  # value = signed / 10^scale (for a ratio difference: a positive multiple of it)
     over_limit: Callable[[Decimal], pl.Expr]
 
 
@@ -214,7 +214,7 @@ def _ratio_difference(c: ComputedField, fields: Fields) -> VectorComputed | None
         # |n/d - number| > limit  ⟺  |n·10^k - l·d| > limit·10^k·d  (limit is a whole number here)
         return difference.abs() > d * int_lit(scaled(limit, places))
 
-    return VectorComputed(c.path, signed, places, over_limit)
+    return VectorComputed(c.path, signed, over_limit)
 
 
 def plan_computed(computed: Sequence[ComputedField], fields: Fields) -> dict[str, ComputedPlan]:
@@ -231,7 +231,7 @@ def plan_computed(computed: Sequence[ComputedField], fields: Fields) -> dict[str
             def over_limit(limit: Decimal, fixed: _Fixed = fixed) -> pl.Expr:
                 return fixed.expr.abs() > int_lit(scaled(limit, fixed.scale))
 
-            plans[c.path] = VectorComputed(c.path, fixed.expr, fixed.scale, over_limit)
+            plans[c.path] = VectorComputed(c.path, fixed.expr, over_limit)
             continue
         reads = tuple(sorted(field_paths(c.expression)))
         plans[c.path] = PythonComputed(c.path, c.expression, reads)
@@ -305,6 +305,13 @@ def _evaluate(expression: Value, fact: Mapping[str, object]) -> tuple[int | None
 
 
 # --- conditions -----------------------------------------------------------------------------
+def _field(fields: Fields, path: str) -> Field:
+    found = fields.get(path)
+    if found is None:
+        raise CompileError([f"the vectorised evaluator has no field '{path}'"], code="unknown_field")
+    return found
+
+
 def _is_computed(value: Value) -> bool:
     return isinstance(value, FieldRef) and value.path.startswith(COMPUTED_PREFIX)
 
@@ -346,31 +353,33 @@ def _compare(cond: Compare, fields: Fields, plans: Mapping[str, ComputedPlan]) -
     if isinstance(left, Literal):
         op, left, right = _FLIP[op], right, left
     if not isinstance(left, FieldRef) or isinstance(right, Arith):
-        raise ValueError(f"not a hoisted comparison: {cond!r}")
+        raise CompileError(
+            ["arithmetic must be hoisted into a computed field before evaluation"], code="arith_not_hoisted"
+        )
     if _is_computed(left):
-        assert isinstance(right, Literal) and right.value == 0
+        assert isinstance(right, Literal) and right.value == 0  # the compiler compares computed fields with 0
         return _OPS[op](_computed_sign(left.path, plans), int_lit(0))
-    source = fields[left.path]
+    source = _field(fields, left.path)
     if isinstance(source, RatioField):
-        raise ValueError(f"'{left.path}' must have been hoisted into a computed field")
+        raise CompileError([f"'{left.path}' must be hoisted into a computed field"], code="arith_not_hoisted")
     if isinstance(source, NumberField):
         if isinstance(right, Literal):
             assert isinstance(right.value, Decimal)
             return _number_literal(op, source.units, right.value)
-        other = fields[right.path]
-        assert isinstance(other, NumberField)
+        other = _field(fields, right.path)
+        assert isinstance(other, NumberField)  # the parser compares numbers with numbers only
         return _OPS[op](source.units, other.units)
     if isinstance(right, Literal):
         return _OPS[op](source, pl.lit(right.value))
-    other = fields[right.path]
-    assert isinstance(other, pl.Expr)
+    other = _field(fields, right.path)
+    assert isinstance(other, pl.Expr)  # the parser compares a text or yes/no field with its own kind
     return _OPS[op](source, other)
 
 
 def _in_list(cond: InList, fields: Fields) -> pl.Expr:
-    source = fields[cond.operand.path]
+    source = _field(fields, cond.operand.path)
     if isinstance(source, RatioField):
-        raise ValueError(f"'{cond.operand.path}' must have been hoisted into a computed field")
+        raise CompileError([f"'{cond.operand.path}' must be hoisted into computed fields"], code="arith_not_hoisted")
     if isinstance(source, NumberField):
         on_grid = [_on_grid(v) for v in cond.values if isinstance(v, Decimal)]
         units = [_clamp(u) for u in on_grid if u is not None]
@@ -387,7 +396,7 @@ def _missing(cond: IsMissing, fields: Fields, plans: Mapping[str, ComputedPlan])
     if path.startswith(COMPUTED_PREFIX):
         absent = _computed_sign(path, plans).is_null()
     else:
-        source = fields[path]
+        source = _field(fields, path)
         if isinstance(source, NumberField):
             absent = source.units.is_null()
         elif isinstance(source, RatioField):
