@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import engine.vectorised.fallback as fallback  # noqa: E402
 from engine.compiler import compile_policy, python_twin  # noqa: E402
 from engine.decide import decide  # noqa: E402
+from engine.errors import EngineError  # noqa: E402
 from engine.ir import CompiledPolicy  # noqa: E402
 from engine.vectorised import VectorisedPolicy, requests_of  # noqa: E402
 from engine.vectorised.fixedpoint import from_cents  # noqa: E402
@@ -123,14 +124,22 @@ def median_seconds(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def per_decision_rate(compiled: CompiledPolicy, kind: str, payloads: list[dict[str, Any]]) -> float:
+def per_decision(compiled: CompiledPolicy, kind: str, payloads: list[dict[str, Any]]) -> tuple[float, list[Any]]:
+    """Rows/s of decide() over the payloads, and its outputs (an error's code for a refused row)."""
+    outputs: list[Any] = []
     start = time.perf_counter()
     for payload in payloads:
         try:
-            decide(compiled, kind, payload).output()
-        except Exception:  # noqa: BLE001 - refused rows cost their time too
-            pass
-    return len(payloads) / (time.perf_counter() - start)
+            outputs.append(decide(compiled, kind, payload).output())
+        except EngineError as exc:  # refused rows cost their time too
+            outputs.append({"error": exc.code})
+    return len(payloads) / (time.perf_counter() - start), outputs
+
+
+def same(vectorised: list[dict[str, Any]], decided: list[Any]) -> int:
+    """How many rows the two evaluators answer identically (errors compared by code)."""
+    plain = [{"error": o["error"]["code"]} if "error" in o else o for o in vectorised]
+    return sum(a == b for a, b in zip(plain, decided, strict=True))
 
 
 class FallbackCounter:
@@ -202,13 +211,17 @@ def main() -> None:
 
     sample_customers = requests_of("assess", customer_frame.head(args.sample), as_of=AS_OF)
     sample_orders = requests_of("order", order_frame.head(args.sample))
-    print(f"per-decision decide() over {args.sample:,} rows of each:")
+    print(f"per-decision decide() over {args.sample:,} rows of each (and the vectorised outputs of those rows):")
     for name, compiled in (("durable-rules", durable), ("python twin", twin)):
-        assess_rate = per_decision_rate(compiled, "assess", sample_customers)
-        order_rate = per_decision_rate(compiled, "order", sample_orders)
+        vp = VectorisedPolicy(compiled)
+        assess_rate, assessed = per_decision(compiled, "assess", sample_customers)
+        order_rate, checked = per_decision(compiled, "order", sample_orders)
+        assess_same = same(vp.outputs("assess", vp.assess(customer_frame.head(args.sample), as_of=AS_OF)), assessed)
+        orders_same = same(vp.outputs("order", vp.check_orders(order_frame.head(args.sample))), checked)
         print(
             f"  {name:<13}  assess {assess_rate:>9,.0f} rows/s ({args.customers / assess_rate:7.1f} s for all)"
             f"   orders {order_rate:>9,.0f} rows/s ({args.orders / order_rate:7.1f} s for all)"
+            f"   identical outputs: {assess_same:,} and {orders_same:,} of {args.sample:,}"
         )
 
 

@@ -44,7 +44,9 @@ from policy.schema import LADDER_STEPS
 
 __all__ = [
     "ColumnSpec",
+    "FIRST_DAY",
     "FrameError",
+    "LAST_DAY",
     "Kind",
     "RATING_PREFIX",
     "SPECS",
