@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 import polars as pl
@@ -38,6 +37,15 @@ def _iso(value: dt.date) -> str:
     return value.isoformat()
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of JSON-like data: the pieces rendered once per policy are shared between rows."""
+    if type(value) is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) for v in value]
+    return value
+
+
 def _error(row: Row) -> dict[str, Any]:
     return {"error": {"code": row["error"], "message": row.get("error_message")}}
 
@@ -47,6 +55,7 @@ class OutputBuilder:
 
     def __init__(self, compiled: CompiledPolicy) -> None:
         self.compiled = compiled
+        self._rendered_terms: dict[TermsIR, dict[str, Any]] = {}
         self.policy = policy_ref(compiled).model_dump(mode="json")
         standards = {r.id: r for r in compiled.standards.rules}
         self.standards_reasons = {
@@ -67,16 +76,17 @@ class OutputBuilder:
         self.grade_terms = {g: self._terms(t) for g, t in compiled.terms.items()}
         self.no_credit_terms = {g: self._terms(cash_in_advance(t)) for g, t in compiled.terms.items()}
 
-    @staticmethod
-    @cache
-    def _terms(terms: TermsIR) -> dict[str, Any]:
-        return terms_out(terms).model_dump(mode="json")
+    def _terms(self, terms: TermsIR) -> dict[str, Any]:
+        rendered = self._rendered_terms.get(terms)
+        if rendered is None:
+            rendered = self._rendered_terms[terms] = terms_out(terms).model_dump(mode="json")
+        return rendered
 
     def rows(self, kind: str, frame: pl.DataFrame) -> Iterator[dict[str, Any]]:
-        """The output of each row of a result frame of ``kind``."""
+        """The output of each row of a result frame of ``kind`` (each a fresh object, like ``output()``)."""
         build: Callable[[Row], dict[str, Any]] = getattr(self, f"_{kind}")
         for row in frame.iter_rows(named=True):
-            yield _error(row) if row["error"] is not None else build(row)
+            yield _error(row) if row["error"] is not None else _fresh(build(row))
 
     # --- assess -----------------------------------------------------------------------------
     def _assess(self, row: Row) -> dict[str, Any]:

@@ -362,3 +362,13 @@ def test_a_review_date_beyond_the_calendar_is_refused_where_decide_overflows() -
     assert result["error"].to_list() == ["date_out_of_range"] and result["portfolio.allocated"].to_list() == [None]
     with pytest.raises(OverflowError):  # the per-decision engine has no coded error for it
         decide(compiled, "assess", requests_of("assess", result, as_of=last_month)[0])
+
+
+def test_each_output_is_its_own_object() -> None:
+    compiled = compiled_with({"standards": STANDARDS_ON_ABSENCE})
+    vp = VectorisedPolicy(compiled)
+    first, second = vp.outputs("assess", vp.assess(frame_of("assess", [customer(), customer()]), as_of=AS_OF))
+    first["terms"]["discounts"].append("changed")
+    first["reasons"][0]["reason"] = "CHANGED"
+    first["policy"]["id"] = "changed"
+    assert second == decide(compiled, "assess", customer()).output()
