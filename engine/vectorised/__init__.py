@@ -10,9 +10,15 @@ Why it is exact, not merely close: money is Int128 cents and every number of a c
 units of 10^-4, so sums, products, comparisons and the engine's roundings (half up, down, the
 never-above-the-cap rounding to nearest) are integer arithmetic. The engine's few true divisions
 (derived ratios to 28 digits, a payment's share at a discount) are decided from their integer
-numerator and denominator; where a 28-digit rounding could still change a result (within 10^-18
-of a rounding boundary, or with policy numbers too long for Int128), that value alone is computed
-row by row with the engine's own Decimal code (:mod:`engine.vectorised.fallback`).
+numerator and denominator; where a 28-digit rounding could still change a result (a value within
+a proven error bound, far below 10^-12, of a rounding boundary; policy numbers too long for
+Int128; a division written in a condition), that value alone is computed row by row with the
+engine's own Decimal code (:mod:`engine.vectorised.fallback`). On the shipped policy no row needs
+it (``bench/vectorised.py`` counts them).
+
+A ``VectorisedPolicy`` follows the compiled policy it is given: built on a durable-rules policy it
+also refuses, as ``value_out_of_range``, the numbers beyond what durable-rules holds (10^14) that
+a rule reads; built on the plain-Python twin it does not, like the twin.
 
 The equality is proven by a differential property test over generated policies and requests
 (``tests/property/test_vectorised_differential.py``) and by the shipped policy's cases.
