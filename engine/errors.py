@@ -13,6 +13,8 @@ Hierarchy::
     │                               holds one ``{pointer, message, code}`` per bad field
     ├── InputError                  a decision input the engine cannot evaluate
     │                               (``code``, ``field``: e.g. value_out_of_range)
+    ├── FrameError                  a frame given to the vectorised evaluator breaks the
+    │                               input contract (engine.vectorised.frames; code frame_schema)
     ├── RulesEngineError            durable-rules failed while deciding; the adapter translated
     │                               its bare number into a code and names the ruleset and rule
     ├── PortfolioInvalid            a portfolio folder breaks the data contract; ``problems``
@@ -39,6 +41,7 @@ __all__ = [
     "CapacityError",
     "CompileError",
     "ConditionError",
+    "FrameError",
     "EngineError",
     "InputError",
     "InputInvalid",
@@ -99,7 +102,7 @@ class ConditionError(EngineError):
     """A condition tree that cannot be evaluated (arithmetic not hoisted, a comparison of two literals)."""
 
     code = "condition_type"
-    CODES: ClassVar[tuple[str, ...]] = ("condition_type", "arith_not_hoisted")
+    CODES: ClassVar[tuple[str, ...]] = ("condition_type", "arith_not_hoisted", "unknown_field")
 
 
 class InputInvalid(EngineError):
@@ -148,6 +151,14 @@ class InputError(EngineError):
     def __init__(self, message: str, *, field: str, code: str | None = None) -> None:
         self.field = field
         super().__init__(f"{field}: {message}", code=code)
+
+
+class FrameError(EngineError):
+    """A frame given to the vectorised evaluator whose columns break the input contract (wrong type,
+    a required column missing): the frame is refused as a whole, where a bad row is refused alone."""
+
+    code = "frame_schema"
+    CODES: ClassVar[tuple[str, ...]] = ("frame_schema",)
 
 
 class RulesEngineError(EngineError):
