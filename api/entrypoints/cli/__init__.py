@@ -11,6 +11,7 @@ from api.entrypoints.cli import (
     policy_commands,
     portfolio_commands,
     serve_commands,
+    simulation_commands,
     version_commands,
 )
 
@@ -31,5 +32,6 @@ for module in (
     db_commands,
     serve_commands,
     portfolio_commands,
+    simulation_commands,
 ):
     module.register(app)
