@@ -1,4 +1,4 @@
-"""The decision entry point: input errors with pointers, purity, threads, compile cache, batch."""
+"""The decision entry point: input errors with pointers, purity, threads, rulesets registered once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from engine.batch import compare_policies, decide_many, to_frame
 from engine.compiler import compile_policy
 from engine.decide import canonical_json, decide, parse_request
 from engine.errors import InputError, InputInvalid
@@ -78,29 +77,6 @@ def test_decisions_from_many_threads_are_all_correct(shipped: CompiledPolicy) ->
         results = [ok for batch in pool.map(work, range(8)) for ok in batch]
     assert len(results) == 8 * 10 * 40 and all(results)
     assert {decide(shipped, "order", p).output()["outcome"] for p in payloads} == {"approve", "hold"}
-
-
-def test_batch_uses_the_python_path_and_reports_errors_in_place(shipped: CompiledPolicy) -> None:
-    payloads = [order_input(), order_input(currency="USD"), {"nonsense": True}, order_input(amount="2000000.00")]
-    items = decide_many(shipped, "order", payloads)
-    assert [i.error["code"] if i.error else i.output["outcome"] for i in items] == [  # type: ignore[index]
-        "approve",
-        "currency_mismatch",
-        "invalid_request",
-        "hold",
-    ]
-    assert items[0].output == decide(shipped, "order", payloads[0]).output()
-    frame = to_frame(items)
-    assert frame["outcome"].to_list() == ["approve", None, None, "hold"]
-
-
-def test_compare_policies_counts_what_a_candidate_would_change(shipped: CompiledPolicy) -> None:
-    text = SHIPPED.read_text(encoding="utf-8").replace("min_grade: CCC", "min_grade: BB", 1)
-    candidate = compile_policy(load_policy(text.replace('version: "2026.1"', 'version: "2026.2-candidate"'), "c.yaml"))
-    payloads = [order_input(grade=g, limit="500000.00") for g in ("AAA", "BBB", "B", "CCC")]
-    comparison = compare_policies(shipped, candidate, "order", payloads)
-    assert comparison.total == 4 and comparison.changed == 2
-    assert comparison.transitions[("approve", "reject")] == 2
 
 
 def test_assess_twice_is_byte_identical(shipped: CompiledPolicy) -> None:

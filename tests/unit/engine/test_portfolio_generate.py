@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from engine.batch import decide_many
+from engine.decide import decide
 from engine.ir import CompiledPolicy
 from engine.portfolio import generate_portfolio, read_portfolio, synthesize_portfolio
 from engine.portfolio.generate import BANK_RECORDS, RATING_NAMES, RATING_WORDS, SyntheticPortfolio
@@ -42,9 +42,7 @@ def grades(book: SyntheticPortfolio, shipped_python: CompiledPolicy) -> pl.DataF
         }
         for row in book.customers.iter_rows(named=True)
     ]
-    items = decide_many(shipped_python, "assess", payloads)
-    assert [i.error for i in items if i.error is not None] == []
-    outputs = [i.output for i in items if i.output is not None]
+    outputs = [decide(shipped_python, "assess", payload).output() for payload in payloads]
     level = {"AAA": "A", "AA": "A", "A": "A", "BBB": "B", "BB": "B", "B": "B"}
     return pl.DataFrame(
         {
