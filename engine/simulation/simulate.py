@@ -668,11 +668,12 @@ def simulate(
     )
     tables = {
         "customers": _customer_table(versions[0], versions[1]),
-        "orders": both_orders.select(
+        "orders": both_orders.join(orders.select("id", *_EXPOSURE), on="id", how="left").select(
             "id",
             "customer",
             "date",
             "amount",
+            *_EXPOSURE,  # what the customer owed on the order's day: why an order was held
             pl.col("outcome").alias("baseline"),
             pl.col("outcome_b").alias("candidate"),
         ),

@@ -150,7 +150,9 @@ class CollectionSummary(_Part):
     by_step: dict[str, CountAmount] = Field(description="the next step due per overdue invoice, `none` if not yet")
     auxiliary_due: dict[str, int] = Field(description="invoices for which each auxiliary measure is due")
     penalty_interest: Money
-    aging: dict[str, Money] = Field(description="open overdue amounts by days past due: 0-30, 31-60, 61-90, 90+")
+    aging: dict[str, Money] = Field(
+        description="open receivables by days past due: 0-30 (with those not yet due), 31-60, 61-90, 90+"
+    )
 
 
 class CoreSummary(_Part):
