@@ -20,6 +20,10 @@ Guarantees (tested in ``tests/integration/test_group_commit.py``):
   a group has one member and goes straight to that path: nothing changes for a lone request.
 * **A cancelled caller changes nothing.** A step whose caller went away (client disconnected) is
   still stored; only its result is dropped.
+
+A step may come with a ``prepare`` that announces, before any step of its group runs, what it
+will read (the order a decision looks up a credit case for): the group's unit of work then reads
+it for every step at once.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class _Step(Generic[T]):
     alone: Callable[[], T]  # the same step in a transaction of its own, committed (with its retries)
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
+    prepare: Callable[[AbstractUnitOfWork], None] | None = None  # announces what ``store`` will read
 
 
 class GroupCommitter:
@@ -73,12 +78,17 @@ class GroupCommitter:
         self.lone_steps = 0  # steps run in a transaction of their own (alone, or after their group failed)
         self.failed_groups = 0  # groups rolled back and run again step by step
 
-    async def submit(self, store: Callable[[AbstractUnitOfWork], T], alone: Callable[[], T]) -> T:
+    async def submit(
+        self,
+        store: Callable[[AbstractUnitOfWork], T],
+        alone: Callable[[], T],
+        prepare: Callable[[AbstractUnitOfWork], None] | None = None,
+    ) -> T:
         """Run ``store`` in the next group (or ``alone`` if the group fails); its result once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._start()
-        self._queue.put(_Step(store, alone, loop, future))
+        self._queue.put(_Step(store, alone, loop, future, prepare))
         return await future
 
     def counters(self) -> dict[str, int]:
@@ -133,6 +143,9 @@ class GroupCommitter:
             return
         try:
             with self._new_uow() as uow:
+                for step in group:
+                    if step.prepare is not None:
+                        step.prepare(uow)
                 results = [step.store(uow) for step in group]
                 uow.commit()
         except Exception as error:  # noqa: BLE001 - any failure: each step gets its own answer alone

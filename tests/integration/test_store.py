@@ -64,6 +64,29 @@ def case(
     )
 
 
+def test_announced_orders_are_looked_up_together_and_what_is_added_or_rolled_back_counts(make_uow: UowFactory) -> None:
+    with make_uow() as uow:
+        uow.decisions.add(decision(1))
+        uow.cases.add(case("K1", decision(1).decision_id, order="PO-1"))
+        uow.commit()
+        for order in ("PO-1", "PO-2", "PO-3"):
+            uow.cases.expect("C1", order)
+        assert uow.cases.latest_for_order("C1", "PO-2") is None  # one query answered all three
+        assert uow.cases.latest_for_order("C1", "PO-1") == uow.cases.get("K1")
+        uow.cases.add(case("K3", decision(1).decision_id, order="PO-3"))  # a case opened in this transaction
+        assert uow.cases.latest_for_order("C1", "PO-3") == uow.cases.get("K3")
+        uow.rollback()
+        uow.cases.expect("C1", "PO-3")
+        assert uow.cases.latest_for_order("C1", "PO-3") is None
+        uow.cases.add(case("K3", decision(1).decision_id, order="PO-3"))
+        uow.commit()
+    with make_uow() as uow:
+        uow.cases.expect("C1", "PO-3")
+        uow.cases.expect("C1", "PO-4")
+        assert uow.cases.latest_for_order("C1", "PO-3") == uow.cases.get("K3")
+        assert uow.cases.latest_for_order("C1", "PO-4") is None
+
+
 AMOUNTS = [
     Decimal("0.00"),
     Decimal("0.10"),

@@ -203,6 +203,9 @@ class _Cases:
             None,
         )
 
+    def expect(self, customer_id: str, order_ref: str) -> None:
+        """Nothing to prepare: every look-up is a scan of memory."""
+
     def latest_for_order(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None:
         found = [c for c in self._db.cases.values() if (c.customer_id, c.order_ref) == (customer_id, order_ref)]
         return max(found, key=lambda c: (c.opened_at, c.case_id), default=None)

@@ -137,6 +137,11 @@ class CaseRepository(Protocol):
         """The most recently opened case of the order, whatever its status."""
         ...
 
+    def expect(self, customer_id: str, order_ref: str) -> None:
+        """Announce an order ``latest_for_order`` will be asked about in this transaction: the store
+        may read every announced order at once (a group of decisions asks one question, not one each)."""
+        ...
+
     def list(
         self,
         status: str | None = None,

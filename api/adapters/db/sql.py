@@ -10,7 +10,7 @@ from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -291,14 +291,39 @@ def _case(row: Row[Any]) -> CreditCaseRecord:
 
 
 class SqlCaseRepository:
-    """Credit cases in ``credit_cases``."""
+    """Credit cases in ``credit_cases``.
+
+    Orders announced with :meth:`expect` are looked up together at the first :meth:`latest_for_order`:
+    one query for a group of decisions tells which of their orders have no case at all (almost all),
+    and only the others are read one by one. What this transaction learnt is forgotten on rollback.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
+        self._expected: set[tuple[str, str]] = set()
+        self._without_case: set[tuple[str, str]] = set()
 
     def add(self, case: CreditCaseRecord) -> None:
         with _unique(f"an open credit case for order {case.order_ref} of customer {case.customer_id}"):
             self._c.execute(_INSERT_CASE, _row(case))
+        self._without_case.discard((case.customer_id, case.order_ref))
+
+    def expect(self, customer_id: str, order_ref: str) -> None:
+        self._expected.add((customer_id, order_ref))
+
+    def forget(self) -> None:
+        """Drop what this transaction learnt (it was rolled back)."""
+        self._expected.clear()
+        self._without_case.clear()
+
+    def _read_expected(self) -> None:
+        keys, self._expected = self._expected, set()
+        c = t.credit_cases.c
+        pairs = tuple_(c.customer_id, c.order_ref)
+        with_case = {
+            tuple(row) for row in self._c.execute(select(c.customer_id, c.order_ref).where(pairs.in_(list(keys))))
+        }
+        self._without_case |= keys - with_case
 
     def get(self, case_id: str, *, for_update: bool = False) -> CreditCaseRecord | None:
         query = select(t.credit_cases).where(t.credit_cases.c.case_id == case_id)
@@ -312,6 +337,10 @@ class SqlCaseRepository:
         return _case(row) if row else None
 
     def latest_for_order(self, customer_id: str, order_ref: str) -> CreditCaseRecord | None:
+        if self._expected:
+            self._read_expected()
+        if (customer_id, order_ref) in self._without_case:
+            return None
         row = self._c.execute(_LATEST_CASE, {"customer_id": customer_id, "order_ref": order_ref}).first()
         return _case(row) if row else None
 

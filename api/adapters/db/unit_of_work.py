@@ -153,5 +153,8 @@ class UnitOfWork(AbstractUnitOfWork):
     def rollback(self) -> None:
         if self._log is not None:
             self._log.discard()
+        cases = self.__dict__.get("cases")
+        if isinstance(cases, SqlCaseRepository):
+            cases.forget()
         if self._connection is not None:
             self._connection.rollback()

@@ -40,7 +40,7 @@ from api.errors import (
     VersionNotFound,
 )
 from api.service.decisions.envelope import Envelope, read_envelope
-from api.service.decisions.hooks import HOOKS, StoreContext
+from api.service.decisions.hooks import HOOKS, READS, StoreContext
 from api.service.decisions.idempotency import stored_answer
 from api.service.decisions.response import DecisionResponse
 from api.service.jsontext import canonical, dumps, iso
@@ -103,7 +103,11 @@ class DecisionWriter:
 
     async def write(self, prepared: PreparedDecision) -> DecisionResponse:
         """Store a prepared decision with the next group (alone if the group fails); its answer once committed."""
-        return await self.committer.submit(partial(store_decision, prepared=prepared), partial(self._alone, prepared))
+        reads, request = READS.get(prepared.kind), prepared.decision.request
+        prepare = None if reads is None else lambda uow: reads(uow, request)
+        return await self.committer.submit(
+            partial(store_decision, prepared=prepared), partial(self._alone, prepared), prepare
+        )
 
     def _alone(self, prepared: PreparedDecision) -> DecisionResponse:
         with self.new_uow() as uow:

@@ -22,11 +22,11 @@ from typing import Any
 
 from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
-from api.service.cases import apply_case_policy
+from api.service.cases import apply_case_policy, order_reference
 from api.service.grades import record_assessment
 from engine.ir import CompiledPolicy
 
-__all__ = ["HOOKS", "HookEffect", "StoreContext"]
+__all__ = ["HOOKS", "READS", "HookEffect", "StoreContext"]
 
 
 @dataclass(frozen=True)
@@ -67,5 +67,11 @@ def _assess(uow: AbstractUnitOfWork, context: StoreContext) -> HookEffect:
     return HookEffect()
 
 
+def _order_reads(uow: AbstractUnitOfWork, request: Any) -> None:
+    uow.cases.expect(request.customer.id, order_reference(request))
+
+
 StoreHook = Callable[[AbstractUnitOfWork, StoreContext], HookEffect]
 HOOKS: Mapping[str, StoreHook] = MappingProxyType({"order": _order, "assess": _assess})
+# What a kind's hook will read, announced before the steps of a group run (read for all at once).
+READS: Mapping[str, Callable[[AbstractUnitOfWork, Any], None]] = MappingProxyType({"order": _order_reads})
