@@ -264,6 +264,11 @@ class RuleTable:
     rules: tuple[RuleSpec, ...]
     computed: tuple[ComputedField, ...]
 
+    @cached_property
+    def sources(self) -> Mapping[str, str]:
+        """Each rule's ``file:line`` by rule id, as traces cite it (rendered once per compiled policy)."""
+        return MappingProxyType({rule.id: str(rule.source) for rule in self.rules})
+
 
 @dataclass(frozen=True)
 class RulesetSet:

@@ -59,7 +59,7 @@ class Trace:
 
     def fired(self, table: str, rule_ids: tuple[str, ...] | list[str]) -> None:
         """Record rules that fired, with the line of the policy file that declared each."""
-        sources = {r.id: str(r.source) for r in self._compiled.tables[table].rules}
+        sources = self._compiled.tables[table].sources
         for rid in rule_ids:
             self._data["rules_fired"].append({"id": rid, "source": sources.get(rid)})
 

@@ -21,10 +21,17 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# One decoder for every body (json.loads with options builds a new one per call).
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+
+
 def loads(raw: bytes | str) -> Any:
     """A JSON document as the service reads it (numbers with a fraction as Decimal); MalformedBody otherwise."""
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+        text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
+        if text.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise MalformedBody(f"the body is not valid JSON: {error.msg} at character {error.pos}") from None
     except RecursionError:
