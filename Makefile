@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install browser toolchain lint typecheck unit bench clean
+.PHONY: run test install lock browser toolchain lint typecheck unit bench clean
 
 run: install
 	$(BIN)/creditpolicy serve --host $(HOST) --port $(PORT)
@@ -23,12 +23,24 @@ test: install browser
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly what requirements.lock names (versions and hashes: what CI tested), with uv
+# (a pinned version, fetched into the virtualenv by pip); then the project itself, editable.
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@$(MAKE) --no-print-directory toolchain
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on uv==$(UV_VERSION)
+	$(UV) pip install --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	@touch $@
+
+# After changing the dependencies in pyproject.toml: resolve them again (Python 3.11 and 3.12,
+# every platform) into requirements.lock, and commit both.
+lock: install
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+		--quiet --output-file requirements.lock
 
 # The simulation report's browser test draws the page in headless Chromium: install it when the
 # machine can (Debian/Ubuntu as root), else say how.
