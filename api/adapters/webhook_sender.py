@@ -8,6 +8,7 @@ fake sender in its place, or give the real one a fake resolver and an ``httpx.Mo
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -64,9 +65,17 @@ class HttpxSender:
 
     TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
-    def __init__(self, targets: WebhookTargets, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        targets: WebhookTargets,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        trust: ssl.SSLContext | None = None,
+    ) -> None:
+        """``trust``: the certificate authorities to verify receivers with (the system's when None)."""
         self._targets = targets
         self._transport = transport
+        self._verify: ssl.SSLContext | bool = trust if trust is not None else True
 
     def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         parsed = parse_url(url)
@@ -84,7 +93,11 @@ class HttpxSender:
         extensions = {} if verdict.literal or parsed.scheme != "https" else {"sni_hostname": parsed.host}
         connection_error: httpx.ConnectError | None = None
         with httpx.Client(
-            transport=self._transport, timeout=self.TIMEOUT, follow_redirects=False, trust_env=False
+            transport=self._transport,
+            verify=self._verify,
+            timeout=self.TIMEOUT,
+            follow_redirects=False,
+            trust_env=False,
         ) as client:
             for address in verdict.addresses:
                 pinned = parsed.url.copy_with(host=str(_connectable(address)))

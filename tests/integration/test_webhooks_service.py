@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import ClassVar
 
 import httpx
 import pytest
+import trustme
 
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.adapters.webhook_sender import HttpxSender, SendFailed
@@ -361,7 +364,7 @@ class Receiver(BaseHTTPRequestHandler):
 def local_receiver() -> Iterator[int]:
     Receiver.received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server.server_address[1]
     server.shutdown()
@@ -387,3 +390,44 @@ def test_a_receiver_on_this_machine_is_reached_only_through_the_allowlist(
     [(host, path, body)] = Receiver.received
     assert (host, path) == (f"hooks.internal:{local_receiver}", "/credit")
     assert json.loads(body)["event"] == "case.released"
+
+
+@pytest.fixture(scope="module")
+def certificate_authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@contextlib.contextmanager
+def tls_receiver(ca: trustme.CA, name: str) -> Iterator[int]:
+    """A receiver on 127.0.0.1 serving HTTPS with a certificate for ``name`` only (no IP address in it)."""
+    Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(name).configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_https_to_the_pinned_address_verifies_the_certificate_of_the_name(certificate_authority: trustme.CA) -> None:
+    """Connecting to the checked IP must not weaken TLS: the certificate is checked against the URL's name."""
+    trust = ssl.create_default_context()
+    certificate_authority.configure_trust(trust)
+    targets = webhook_targets({"hooks.internal": ["127.0.0.1"]}, allowed=["127.0.0.1/32"])
+    sender = HttpxSender(targets, trust=trust)
+    with tls_receiver(certificate_authority, "hooks.internal") as port:
+        assert sender.send(f"https://hooks.internal:{port}/credit", b"{}", {}) == 204
+        assert [host for host, _, _ in Receiver.received] == [f"hooks.internal:{port}"]
+        # The same server by its address: the certificate does not name 127.0.0.1, so TLS refuses.
+        with pytest.raises(SendFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            sender.send(f"https://127.0.0.1:{port}/credit", b"{}", {})
+    with tls_receiver(certificate_authority, "someone-else.example") as port:
+        with pytest.raises(SendFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            sender.send(f"https://hooks.internal:{port}/credit", b"{}", {})
+    assert len(Receiver.received) == 0
