@@ -161,7 +161,8 @@ def register_webhook(
     ``targets`` decides which hosts are acceptable (see :func:`check_url`); nothing is stored
     when the URL or the events are refused.
     """
-    checked_url, checked_events = check_url(url, targets), _checked_events(events)
+    checked_events = _checked_events(events)  # first: it costs no DNS question
+    checked_url = check_url(url, targets)
     secret = f"whsec_{secrets.token_urlsafe(32)}"
     record = uow.webhooks.add(checked_url, checked_events, caller, uow.now(), secret)
     uow.commit()
