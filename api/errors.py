@@ -47,7 +47,8 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── DatabaseUnavailable       the database does not answer
     │   ├── NotReady                  no policy version in force today (readiness)
     │   └── SendFailed                a webhook receiver did not answer (kept on the delivery row,
-    │                                 retried; never an answer of the API)
+    │       │                         retried; never an answer of the API)
+    │       └── DeliveryRefused       ... because its host leads to an internal address
     ├── HttpRefusal                   another refusal of the HTTP layer (its own 4xx status)
     └── InternalError                 a defect: logged with its traceback, never shown
 
@@ -71,6 +72,7 @@ __all__ = [
     "DatabaseNotReady",
     "DatabaseUnavailable",
     "DecisionNotFound",
+    "DeliveryRefused",
     "DuplicateRecord",
     "FourEyes",
     "HttpRefusal",
@@ -183,15 +185,24 @@ class ReasonRequired(InvalidRequest):
 
 
 class InvalidWebhook(InvalidRequest):
-    """A webhook registration is unusable: not an http(s) URL, or no or unknown events."""
+    """A webhook registration is unusable: not an http(s) URL, an internal target, no or unknown events.
+
+    ``pointer`` (``/url``, ``/events``) places the problem in the request body.
+    """
 
     code = "invalid_webhook"
     CODES: ClassVar[tuple[str, ...]] = (
         "invalid_webhook",
         "invalid_webhook_url",
+        "webhook_url_forbidden",
         "unknown_webhook_event",
         "no_webhook_events",
     )
+
+    def __init__(self, message: str, *, code: str | None = None, pointer: str | None = None) -> None:
+        super().__init__(message, code=code)
+        if pointer is not None:
+            self.errors = [{"pointer": pointer, "message": message, "code": self.code}]
 
 
 class RefusedField(InvalidRequest):
@@ -483,6 +494,13 @@ class SendFailed(Unavailable):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+
+
+class DeliveryRefused(SendFailed):
+    """A webhook delivery not sent: its host is, or resolves to, an address webhooks may not reach."""
+
+    code = "webhook_target_forbidden"
+    CODES: ClassVar[tuple[str, ...]] = ("webhook_target_forbidden",)
 
 
 class HttpRefusal(ServiceError):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "get_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///var/creditpolicy.db"
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\Z")
+_NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)\Z")
 
 
 class Settings(BaseSettings):
@@ -27,8 +31,37 @@ class Settings(BaseSettings):
     webhook_retry_seconds: float = Field(
         15.0, ge=0, description="how often pending webhook deliveries are retried in the background (0: never)"
     )
+    webhook_allowed_networks: str = Field(
+        "",
+        description="internal networks (CIDR) and host names webhooks may reach, comma-separated, "
+        "e.g. 10.20.0.0/16,hooks.internal (default: public addresses only)",
+    )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _check_allowed_networks(cls, value: str) -> str:
+        return ",".join(_allowlist_entry(entry) for entry in value.split(",") if entry.strip())
+
+    @property
+    def webhook_allowlist(self) -> tuple[str, ...]:
+        """The entries of ``webhook_allowed_networks``: networks as ``10.20.0.0/16``, names lower-case."""
+        return tuple(self.webhook_allowed_networks.split(",")) if self.webhook_allowed_networks else ()
+
+
+def _allowlist_entry(entry: str) -> str:
+    """One allowlist entry, normalised; a ValueError saying what is wrong with it otherwise."""
+    entry = entry.strip().lower()
+    if ":" in entry or "/" in entry or all(_NUMERIC_LABEL.match(label) for label in entry.split(".")):
+        try:
+            return str(ipaddress.ip_network(entry))
+        except ValueError as exc:  # "10.20.0.1/16 has host bits set", "127.1" is no network
+            raise ValueError(f"{entry!r} is not a network (write e.g. 10.20.0.0/16 or 10.20.0.5): {exc}") from None
+    name = entry.removesuffix(".")
+    if not _HOST_NAME.match(name) or _NUMERIC_LABEL.match(name.rsplit(".", 1)[-1]):
+        raise ValueError(f"{entry!r} is neither a network (10.20.0.0/16) nor a host name (hooks.internal)")
+    return name
 
 
 @lru_cache(maxsize=1)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
+from api.adapters.webhook_sender import HttpxSender
+from api.adapters.webhook_targets import AllowList, IPAddress, WebhookTargets
 from engine.simulation.summary import (
     Assumptions,
     CollectionSummary,
@@ -27,7 +34,16 @@ from engine.simulation.summary import (
 )
 from policy.loader import load_document
 
-__all__ = ["MINIMAL_POLICY_FILE", "minimal_policy_dict", "minimal_policy_yaml", "simulation_summary"]
+__all__ = [
+    "MINIMAL_POLICY_FILE",
+    "PUBLIC_ADDRESS",
+    "FakeResolver",
+    "minimal_policy_dict",
+    "minimal_policy_yaml",
+    "recording_sender",
+    "simulation_summary",
+    "webhook_targets",
+]
 
 # --- policies -------------------------------------------------------------------------------
 
@@ -487,3 +503,39 @@ def simulation_summary() -> Summary:
             for key, label, unit, old, new, better in headline_rows
         ],
     )
+
+
+# --- webhook targets --------------------------------------------------------------------------
+
+PUBLIC_ADDRESS = "93.184.215.14"  # a globally routable address; tests never connect to it
+
+
+@dataclass
+class FakeResolver:
+    """DNS from a table, never from the network: a name not in ``answers`` does not resolve."""
+
+    answers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def resolve(self, host: str, port: int) -> tuple[IPAddress, ...]:
+        self.asked.append(host)
+        return tuple(ipaddress.ip_address(address) for address in self.answers.get(host, ()))
+
+
+def webhook_targets(answers: Mapping[str, Sequence[str]] | None = None, allowed: Sequence[str] = ()) -> WebhookTargets:
+    """The targets policy over a fake resolver; ``erp.example`` resolves to a public address by default."""
+    resolver = FakeResolver({"erp.example": [PUBLIC_ADDRESS]} if answers is None else answers)
+    return WebhookTargets(AllowList.from_entries(allowed), resolver)
+
+
+def recording_sender(
+    targets: WebhookTargets, answer: httpx.Response | None = None
+) -> tuple[HttpxSender, list[httpx.Request]]:
+    """The real sender over a transport that records each request (what would have gone on the wire)."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer or httpx.Response(204)
+
+    return HttpxSender(targets, transport=httpx.MockTransport(handler)), seen

@@ -26,6 +26,14 @@ hour) up to :data:`MAX_ATTEMPTS` attempts, then given up (``next_attempt_at`` NU
 error kept). Delivery is at least once: a worker that dies mid-send leaves its claim to expire
 after :data:`CLAIM_LEASE` and the row is sent again.
 
+**Internal addresses.** A webhook never reaches a loopback, private, link-local, shared,
+multicast, unspecified or reserved address unless the operator allowed its network or its name
+(``CREDITPOLICY_WEBHOOK_ALLOWED_NETWORKS``; see :mod:`api.adapters.webhook_targets`).
+Registration refuses such a URL (``webhook_url_forbidden``); the sender checks again before every
+attempt, on a fresh resolution, and connects to the address it checked. A delivery refused then
+(its name now resolves inside) is a failed attempt, ``last_error`` ``refused: …``, retried on the
+usual backoff — DNS or the allowlist may be corrected meanwhile — and given up like any other.
+
 **When it runs.** The HTTP app schedules :func:`deliver_after_commit` as a background task of
 every request that may enqueue events (FastAPI runs background tasks after the response, so
 after the request's commit). Failed deliveries are retried on the next such run; a process that
@@ -48,7 +56,8 @@ from typing import Any
 from api.adapters.db.records import WebhookDeliveryRecord, WebhookRecord
 from api.adapters.db.tables import WEBHOOK_EVENTS
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
-from api.adapters.webhook_sender import HttpxSender, SendFailed, WebhookSender, parse_url
+from api.adapters.webhook_sender import SendFailed, WebhookSender, parse_url
+from api.adapters.webhook_targets import HostInvalid, WebhookTargets
 from api.errors import InvalidWebhook, WebhookNotFound
 
 __all__ = [
@@ -57,6 +66,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "DeliveryReport",
     "backoff",
+    "check_url",
     "deliver_after_commit",
     "deliver_forever",
     "deliver_pending",
@@ -83,40 +93,78 @@ UowFactory = Callable[[], AbstractUnitOfWork]
 
 
 # --- registration ---------------------------------------------------------------------------
-def _checked_url(url: str) -> str:
+def check_url(url: str, targets: WebhookTargets) -> str:
+    """The URL to store, stripped; InvalidWebhook (pointing at ``/url``) when webhooks may not go there.
+
+    The host is read as the sender reads it and vetted by the same check the sender runs before
+    every delivery: a name that does not resolve now is accepted (DNS may change; delivery checks
+    again), a name resolving to any internal address is not.
+    """
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidWebhook(f"the URL is longer than {MAX_URL_LENGTH} characters", code="invalid_webhook_url")
-    refused = InvalidWebhook(f"{url!r} is not an http:// or https:// URL with a host", code="invalid_webhook_url")
+        raise _refused_url(f"the URL is longer than {MAX_URL_LENGTH} characters", "invalid_webhook_url")
+    malformed = _refused_url(f"{url!r} is not an http:// or https:// URL with a host", "invalid_webhook_url")
     if any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise refused
+        raise malformed
     # What the sender cannot parse is refused now, not at every delivery.
     parsed = parse_url(url)
-    if parsed is None:
-        raise refused
-    scheme, host, port = parsed
-    if scheme not in ("http", "https") or not host or not (port is None or 0 < port < 65536):
-        raise refused
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise malformed
+    if not (parsed.port is None or 0 < parsed.port < 65536):
+        raise malformed
+    try:
+        verdict = targets.vet(parsed.host, parsed.effective_port)
+    except HostInvalid as exc:
+        raise _refused_url(str(exc), "invalid_webhook_url") from None
+    if verdict.refusal is not None:
+        raise _refused_url(
+            f"{verdict.refusal}; webhooks go only to public addresses and to networks the operator allowed",
+            "webhook_url_forbidden",
+        )
+    if parsed.has_credentials:
+        raise _refused_url(
+            "a webhook URL may not carry credentials (user:password@): the signature authenticates deliveries",
+            "webhook_url_forbidden",
+        )
     return url
+
+
+def _refused_url(message: str, code: str) -> InvalidWebhook:
+    return InvalidWebhook(message, code=code, pointer="/url")
 
 
 def _checked_events(events: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
         raise InvalidWebhook(
-            f"unknown event {', '.join(unknown)}; events are {', '.join(EVENTS)}", code="unknown_webhook_event"
+            f"unknown event {', '.join(unknown)}; events are {', '.join(EVENTS)}",
+            code="unknown_webhook_event",
+            pointer="/events",
         )
     if not events:
-        raise InvalidWebhook(f"name at least one event of {', '.join(EVENTS)}", code="no_webhook_events")
+        raise InvalidWebhook(
+            f"name at least one event of {', '.join(EVENTS)}", code="no_webhook_events", pointer="/events"
+        )
     return tuple(dict.fromkeys(events))  # without repeats, in the order given
 
 
 def register_webhook(
-    uow: AbstractUnitOfWork, url: str, events: list[str] | tuple[str, ...], caller: str
+    uow: AbstractUnitOfWork,
+    url: str,
+    events: list[str] | tuple[str, ...],
+    caller: str,
+    *,
+    targets: WebhookTargets,
 ) -> tuple[WebhookRecord, str]:
-    """Store a webhook and return it with its signing secret, which is shown this once."""
+    """Store a webhook and return it with its signing secret, which is shown this once.
+
+    ``targets`` decides which hosts are acceptable (see :func:`check_url`); nothing is stored
+    when the URL or the events are refused.
+    """
+    checked_events = _checked_events(events)  # first: it costs no DNS question
+    checked_url = check_url(url, targets)
     secret = f"whsec_{secrets.token_urlsafe(32)}"
-    record = uow.webhooks.add(_checked_url(url), _checked_events(events), caller, uow.now(), secret)
+    record = uow.webhooks.add(checked_url, checked_events, caller, uow.now(), secret)
     uow.commit()
     return record, secret
 
@@ -220,6 +268,8 @@ def _attempt(
     except Exception as exc:  # a faulty sender must not stop the other deliveries; the row keeps the error
         log.exception("webhook sender failed on delivery %s", delivery.id)
         return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+    if 300 <= status < 400:  # following it would send the event to a target nobody checked
+        return f"HTTP {status}: redirects are not followed"
     return None if 200 <= status < 300 else f"HTTP {status}"
 
 
@@ -249,20 +299,20 @@ def deliver_pending(
     return DeliveryReport(len(claimed), delivered, failed, given_up)
 
 
-def deliver_after_commit(uow_factory: UowFactory, sender: WebhookSender | None = None) -> None:
+def deliver_after_commit(uow_factory: UowFactory, sender: WebhookSender) -> None:
     """Deliver what is due, never raising: schedule it as a background task after a case-changing request.
 
-    ``background_tasks.add_task(deliver_after_commit, new_uow)`` — FastAPI runs
+    ``background_tasks.add_task(deliver_after_commit, new_uow, sender)`` — FastAPI runs
     it after the response is sent, so after the request's transaction committed its outbox rows.
     """
     try:
-        deliver_pending(uow_factory, sender or HttpxSender())
+        deliver_pending(uow_factory, sender)
     except Exception:  # a background task has no one to raise to; the rows stay due and are retried
         log.exception("webhook delivery run failed")
 
 
 def deliver_forever(
-    uow_factory: UowFactory, stop: threading.Event, sender: WebhookSender | None = None, interval: float = 15.0
+    uow_factory: UowFactory, stop: threading.Event, sender: WebhookSender, interval: float = 15.0
 ) -> None:
     """Run :func:`deliver_after_commit` every ``interval`` seconds until ``stop`` is set (for a thread)."""
     while not stop.wait(interval):

@@ -24,6 +24,7 @@ from api.adapters.db.unit_of_work import UnitOfWork
 from api.entrypoints.http.app import create_app
 from api.service.keys import create_key
 from api.settings import Settings
+from tests.factories import FakeResolver
 from tests.integration.conftest import throwaway_database
 
 with warnings.catch_warnings():
@@ -54,6 +55,7 @@ class Service:
     database_url: str
     keys: dict[str, str] = field(default_factory=dict)
     banner: str = ""
+    dns: dict[str, list[str]] = field(default_factory=dict)  # what the app's fake resolver answers
 
     def headers(self, who: str | None) -> dict[str, str]:
         return {} if who is None else {"Authorization": f"Bearer {self.keys[who]}"}
@@ -75,15 +77,27 @@ class Service:
             return int(connection.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"), params).scalar_one())
 
 
+# Webhook receivers of the tests live on this machine (port 9, discard: nothing leaves it); an
+# operator would allow them the same way. Anything else internal stays refused.
+ALLOWED_WEBHOOK_NETWORKS = "127.0.0.1/32"
+
+
 @contextlib.contextmanager
 def running_service(database_url: str, **app_options: Any) -> Iterator[Service]:
     """Start the app (migrations, shipped policy, local keys) and give every role a key."""
     # No background webhook retries here: tests drive deliveries themselves, with fake senders.
-    settings = Settings(database_url=database_url, policy_file=SHIPPED, webhook_retry_seconds=0)
+    settings = Settings(
+        database_url=database_url,
+        policy_file=SHIPPED,
+        webhook_retry_seconds=0,
+        webhook_allowed_networks=ALLOWED_WEBHOOK_NETWORKS,
+    )
+    dns: dict[str, list[str]] = {}
+    app_options.setdefault("resolver", FakeResolver(dns))  # no test asks real DNS
     app = create_app(settings, **app_options)
     banner = io.StringIO()
     with contextlib.redirect_stdout(banner), TestClient(app, raise_server_exceptions=True) as client:
-        service = Service(client, app, database_url, banner=banner.getvalue())
+        service = Service(client, app, database_url, banner=banner.getvalue(), dns=dns)
         with UnitOfWork(app.state.db_engine) as uow:
             for name, role in KEY_ROLES.items():
                 service.keys[name] = create_key(uow, f"e2e-{name}", role)[1]

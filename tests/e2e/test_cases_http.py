@@ -13,6 +13,7 @@ import pytest
 from api.service.webhooks import verify_signature
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
+from tests.factories import PUBLIC_ADDRESS
 
 LIMIT = "100000.00"
 # If a real sender were ever used by mistake, this URL fails at once instead of leaving the machine.
@@ -225,3 +226,87 @@ def test_concurrent_holds_of_one_order_open_one_case(service: Service, sender: F
     assert len({a["case"]["case_id"] for a in answers}) == 1 and {a["outcome"] for a in answers} == {"hold"}
     assert service.count("credit_cases", "customer_id = :c", c=customer) == 1
     assert service.count("decisions", "customer_id = :c", c=customer) == 16
+
+
+# --- webhooks never reach internal addresses ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://127.0.0.2:5432/", "127.0.0.2 is a loopback address"),  # 127.0.0.1 alone is allowed here
+        ("http://[::1]/", "::1 is a loopback address"),
+        ("http://0.0.0.0/", "0.0.0.0 is an unspecified address"),
+        ("http://2130706434/", "2130706434 is 127.0.0.2, a loopback address"),
+        ("http://0x7f.2/", "0x7f.2 is 127.0.0.2, a loopback address"),
+        ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+        ("http://[::ffff:169.254.169.254]/", "an IPv4-mapped form of 169.254.169.254"),
+        ("http://erp.example@192.168.0.1/", "192.168.0.1 is a private address"),
+        ("http://localhost:9/", "localhost is a loopback name"),
+        ("https://user:pass@erp.example/hooks", "may not carry credentials"),
+    ],
+)
+def test_registering_an_internal_target_is_a_located_422_and_stores_nothing(
+    service: Service, url: str, detail: str
+) -> None:
+    before = service.count("webhooks")
+    refused = service.post("/v1/webhooks", {"url": url, "events": ["case.released"]})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["code"] == "webhook_url_forbidden" and detail in problem["detail"]
+    assert problem["errors"] == [{"pointer": "/url", "message": problem["detail"], "code": "webhook_url_forbidden"}]
+    assert service.count("webhooks") == before
+
+
+def test_a_name_resolving_inside_is_refused_at_registration(service: Service) -> None:
+    name = f"{unique('meta')}.example"
+    service.dns[name] = ["169.254.169.254"]
+    refused = service.post("/v1/webhooks", {"url": f"http://{name}/", "events": ["case.released"]})
+    assert refused.status_code == 422 and refused.json()["code"] == "webhook_url_forbidden"
+    assert f"{name} resolves to 169.254.169.254, a link-local address" in refused.json()["detail"]
+
+
+def test_a_delivery_to_a_name_now_resolving_inside_is_refused_and_recorded(service: Service) -> None:
+    """The app's own sender (no fake): DNS answered a public address at registration, an internal one later."""
+    name = f"{unique('hooks')}.example"
+    service.dns[name] = [PUBLIC_ADDRESS]
+    registered = service.post("/v1/webhooks", {"url": f"https://{name}/credit", "events": ["case.released"]})
+    assert registered.status_code == 201, registered.text
+    hook_id = registered.json()["id"]
+    try:
+        service.dns[name] = ["10.0.0.1"]
+        _, _, case_id = held_case(service)
+        assert service.post(f"/v1/cases/{case_id}/release", {"reason": "paid"}, who="approve").status_code == 200
+        refused = f"refused: {name} resolves to 10.0.0.1, a private address"
+        assert service.count("webhook_deliveries", "webhook_id = :h", h=hook_id) == 1
+        assert (
+            service.count(
+                "webhook_deliveries",
+                "webhook_id = :h AND attempts = 1 AND delivered_at IS NULL AND next_attempt_at IS NOT NULL"
+                " AND last_error = :e",
+                h=hook_id,
+                e=refused,
+            )
+            == 1
+        )
+    finally:
+        service.client.delete(f"/v1/webhooks/{hook_id}", headers=service.headers("decide"))
+
+
+def test_the_allowlist_permits_exactly_what_it_names(service: Service) -> None:
+    """The e2e service allows 127.0.0.1/32 and nothing else internal."""
+    ok = service.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hooks", "events": ["case.opened"]})
+    assert ok.status_code == 201, ok.text
+    assert (
+        service.client.delete(f"/v1/webhooks/{ok.json()['id']}", headers=service.headers("decide")).status_code == 204
+    )
+    for url in ("http://127.0.0.2:9/", "http://[::1]:9/", "http://10.0.0.1/", "http://127.0.1.1/"):
+        refused = service.post("/v1/webhooks", {"url": url, "events": ["case.opened"]})
+        assert refused.json()["code"] == "webhook_url_forbidden", url
+
+
+def test_an_undecodable_idn_host_is_not_a_5xx(service: Service) -> None:
+    """httpx parses xn--n3h.com but cannot decode it (IDNAError): that escaped as a 500."""
+    registered = service.post("/v1/webhooks", {"url": "http://xn--n3h.com/hooks", "events": ["case.opened"]})
+    assert registered.status_code == 201, registered.text
+    service.client.delete(f"/v1/webhooks/{registered.json()['id']}", headers=service.headers("decide"))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import os
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import Service
+from tests.e2e.conftest import ALLOWED_WEBHOOK_NETWORKS, Service
 from tests.e2e.inputs import body
+from tests.webhook_address_strategies import Address, Network, forbidden_hosts
 
 JSON = st.recursive(
     st.none()
@@ -129,3 +131,35 @@ def test_arbitrary_path_segments(service: Service, segment: str) -> None:
     ):
         response = service.get(template.format(quote(segment, safe="")), who=who)
         assert response.status_code < 500, (template, segment, response.text)
+
+
+ALLOWED = ipaddress.ip_network(ALLOWED_WEBHOOK_NETWORKS)
+HOSTILE_PARTS = st.tuples(
+    st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "gopher://", "//", ""]),
+    st.sampled_from(["", "user:pw@", "erp.example@", "a%40b@", "@", "127.0.0.1%2f@"]),
+    st.sampled_from(["", ":80", ":0", ":65536", ":", ":8080"]),
+    st.sampled_from(["", "/", "/hooks?x=1", "#@evil.example", "\\@127.0.0.1/", "/%2e%2e/"]),
+)
+
+
+@FUZZ
+@given(forbidden=forbidden_hosts(), parts=HOSTILE_PARTS)
+def test_a_forbidden_address_in_any_url_is_never_registered(
+    service: Service, forbidden: tuple[str, Network, Address], parts: tuple[str, str, str, str]
+) -> None:
+    (host, _, address), (scheme, userinfo, port, tail) = forbidden, parts
+    assume(address not in ALLOWED)  # the e2e service allows its local receivers
+    url = f"{scheme}{userinfo}{host}{port}{tail}"
+    response = service.post("/v1/webhooks", {"url": url, "events": ["case.opened"]})
+    assert response.status_code == 422, (url, response.text)
+
+
+@FUZZ
+@given(host=st.text(max_size=30), parts=HOSTILE_PARTS)
+def test_arbitrary_webhook_hosts_are_never_a_5xx(service: Service, host: str, parts: tuple[str, str, str, str]) -> None:
+    scheme, userinfo, port, tail = parts
+    url = f"{scheme}{userinfo}{quote(host, safe='.:[]%') if host.isascii() else host}{port}{tail}"
+    response = service.post("/v1/webhooks", {"url": url, "events": ["case.opened"]})
+    assert response.status_code in (201, 422), (url, response.text)
+    if response.status_code == 201:
+        service.client.delete(f"/v1/webhooks/{response.json()['id']}", headers=service.headers("decide"))

@@ -32,6 +32,7 @@ from api.service.webhooks import register_webhook
 from engine.decide import decide
 from engine.ir import CompiledPolicy
 from engine.models import OrderRequest, OrderResult
+from tests.factories import webhook_targets
 from tests.integration.conftest import TickingClock, UowFactory
 
 SHIPPED = Path(__file__).resolve().parents[2] / "rules" / "standard.yaml"
@@ -286,7 +287,9 @@ def test_listing_filters_and_pages(make_uow: UowFactory, shipped: CompiledPolicy
 
 def test_a_case_change_and_its_webhook_event_commit_together(make_uow: UowFactory, shipped: CompiledPolicy) -> None:
     with make_uow() as uow:
-        hook, _secret = register_webhook(uow, "https://erp.example/hooks", ["case.opened", "case.rejected"], "erp")
+        hook, _secret = register_webhook(
+            uow, "https://erp.example/hooks", ["case.opened", "case.rejected"], "erp", targets=webhook_targets()
+        )
     payload = order("120000.00")
     request = OrderRequest.model_validate(payload)
     result = decide(shipped, "order", payload).result

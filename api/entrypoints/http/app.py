@@ -21,6 +21,7 @@ from api.adapters.db import UnitOfWork, create_db_engine
 from api.adapters.db.unit_of_work import Clock, utc_now
 from api.adapters.group_commit import GroupCommitter
 from api.adapters.webhook_sender import HttpxSender
+from api.adapters.webhook_targets import AllowList, Resolver, SystemResolver, WebhookTargets
 from api.bootstrap import bootstrap, warm_up
 from api.entrypoints.http.deps import KeyCache
 from api.entrypoints.http.metrics import Metrics
@@ -94,8 +95,13 @@ class CreditPolicyApp(FastAPI):
         return self.openapi_schema
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
-    """The application on ``settings`` (read from the environment when None)."""
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = utc_now, resolver: Resolver | None = None
+) -> FastAPI:
+    """The application on ``settings`` (read from the environment when None).
+
+    ``resolver`` answers the webhook targets' DNS questions (the system's by default; tests give a fake).
+    """
     settings = settings or get_settings()
     engine = create_db_engine(settings.database_url, echo=settings.database_echo, queue_writers=True)
     registry = PolicyRegistry(DEFAULT_POLICY_ID)
@@ -141,7 +147,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.state.decision_writer = DecisionWriter(
         registry, lambda: app.state.new_uow(), lambda: app.state.new_read_uow(), app.state.group_commit
     )
-    app.state.webhook_sender = HttpxSender()
+    # Registration and delivery vet webhook hosts with the same allowlist and resolver.
+    app.state.webhook_targets = WebhookTargets(
+        AllowList.from_entries(settings.webhook_allowlist), resolver or SystemResolver()
+    )
+    app.state.webhook_sender = HttpxSender(app.state.webhook_targets)
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.include_router(decisions.decision_router)

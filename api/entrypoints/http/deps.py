@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 
 from api.adapters.db.unit_of_work import Clock, UnitOfWork
 from api.adapters.webhook_sender import WebhookSender
+from api.adapters.webhook_targets import WebhookTargets
 from api.entrypoints.http.metrics import Metrics
 from api.errors import NotAuthenticated, UnsupportedMediaType
 from api.service.jsontext import loads
@@ -47,6 +48,7 @@ __all__ = [
     "ReadUowDep",
     "RegistryDep",
     "SenderDep",
+    "TargetsDep",
     "UowDep",
     "UowFactory",
     "UowFactoryDep",
@@ -127,6 +129,15 @@ async def get_webhook_sender(request: Request) -> WebhookSender:
 
 
 SenderDep = Annotated[WebhookSender, Depends(get_webhook_sender)]
+
+
+async def get_webhook_targets(request: Request) -> WebhookTargets:
+    """Which hosts webhooks may reach: ``app.state.webhook_targets`` (the operator's allowlist, a resolver)."""
+    targets: WebhookTargets = request.app.state.webhook_targets
+    return targets
+
+
+TargetsDep = Annotated[WebhookTargets, Depends(get_webhook_targets)]
 
 
 # --- the body ------------------------------------------------------------------------------------

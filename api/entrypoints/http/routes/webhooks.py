@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Response
 from fastapi.openapi.models import Example
 
 from api.adapters.db.records import WebhookRecord
-from api.entrypoints.http.deps import ReadUowDep, UowDep, require
+from api.entrypoints.http.deps import ReadUowDep, TargetsDep, UowDep, require
 from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.webhooks import (
@@ -51,7 +51,10 @@ def _owner(caller: Caller) -> str | None:
 
 @router.post("", status_code=201, response_model=RegisteredWebhookOut, responses=problems(422))
 def register_webhook(
-    body: Annotated[WebhookRequest, Body(openapi_examples=EXAMPLES)], uow: UowDep, caller: Registrar
+    body: Annotated[WebhookRequest, Body(openapi_examples=EXAMPLES)],
+    uow: UowDep,
+    caller: Registrar,
+    targets: TargetsDep,
 ) -> RegisteredWebhookOut:
     """Register a URL for credit-case events; the response carries the signing secret, shown once.
 
@@ -60,8 +63,14 @@ def register_webhook(
     `X-Creditpolicy-Timestamp` and `X-Creditpolicy-Signature: sha256=<hex>`, the HMAC-SHA256 of
     `"<timestamp>.<body>"` under the secret. Any answer but 2xx is retried with backoff (30 s
     doubling, up to an hour, 8 attempts).
+
+    The URL must lead to a public address: a host that is, spells or resolves to a loopback,
+    private, link-local, shared, multicast or reserved address is refused (422
+    `webhook_url_forbidden`, nothing stored) unless the operator allowed its network, and so is a
+    URL with credentials. Each delivery checks the host again and connects to the checked address;
+    redirects are not followed.
     """
-    hook, secret = webhooks.register_webhook(uow, body.url, list(body.events), caller.name)
+    hook, secret = webhooks.register_webhook(uow, body.url, list(body.events), caller.name, targets=targets)
     return RegisteredWebhookOut(**_webhook(hook).model_dump(), secret=secret)
 
 
