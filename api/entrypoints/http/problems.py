@@ -36,6 +36,7 @@ __all__ = [
     "BodyLimit",
     "Problem",
     "as_service_error",
+    "bounded",
     "install_problem_handlers",
     "problem_document",
     "problem_response",
@@ -144,22 +145,60 @@ def _parts(error: Exception) -> tuple[str, str, dict[str, Any]]:
     return "internal_error", "an unexpected error occurred", {}
 
 
+# What a problem echoes of the request is bounded: a word (an id, a name, a pointer: any run
+# without whitespace) keeps its first ECHO_LIMIT characters, and a whole text its first
+# TEXT_LIMIT, each cut marked with an ellipsis and the length it had. A 10 kB rule id then costs
+# a hundred bytes of the answer, and a log line or a terminal stays readable.
+ECHO_LIMIT = 80
+TEXT_LIMIT = 500
+_LONG_WORD = re.compile(rf"\S{{{ECHO_LIMIT + 1},}}")
+
+
+def _cut(text: str, keep: int) -> str:
+    return f"{text[:keep]}… ({len(text)} characters)"
+
+
+def bounded(text: str) -> str:
+    """``text`` with every word past :data:`ECHO_LIMIT` characters, and itself past :data:`TEXT_LIMIT`, cut."""
+    if len(text) <= ECHO_LIMIT:
+        return text
+    text = _LONG_WORD.sub(lambda word: _cut(word.group(), ECHO_LIMIT), text)
+    return text if len(text) <= TEXT_LIMIT else _cut(text, TEXT_LIMIT)
+
+
+def _bounded_entry(entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    return {k: bounded(v) if isinstance(v, str) and k != "code" else v for k, v in entry.items()}
+
+
 def problem_document(error: Exception, prefix: str = "") -> dict[str, Any]:
-    """The problem document of an error; pointers start at ``prefix`` (a refusal inside a batch)."""
+    """The problem document of an error; pointers start at ``prefix`` (a refusal inside a batch).
+
+    Every text in it that may echo the request (the detail, each entry's message, pointer, path,
+    parameter, file) is :func:`bounded`: here, so that no error of any layer can send back a
+    10 kB value whole.
+    """
     code, detail, extra = _parts(error)
     status = status_of(error)
     document: dict[str, Any] = {
         "type": f"urn:creditpolicy:problem:{code}",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        "detail": bounded(detail),
         "code": code,
     }
     document.update({k: v for k, v in extra.items() if v is not None})
-    if prefix:
-        for entry in document.get("errors") or []:
-            if isinstance(entry, dict) and "pointer" in entry:
-                entry["pointer"] = prefix + str(entry["pointer"])
+    entries = document.get("errors")
+    if entries:
+        if prefix:
+            entries = [
+                {**entry, "pointer": prefix + str(entry["pointer"])}
+                if isinstance(entry, dict) and "pointer" in entry
+                else entry
+                for entry in entries
+            ]
+        document["errors"] = [_bounded_entry(entry) for entry in entries]
     return document
 
 
