@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     webhook_retry_seconds: float = Field(
         15.0, ge=0, description="how often pending webhook deliveries are retried in the background (0: never)"
     )
+    ready_timeout_seconds: float = Field(
+        1.5, gt=0, le=30, description="how long /readyz waits for the database's write lock before it answers 503"
+    )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")
 

@@ -9,11 +9,12 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.adapters.db.migrate import check_database, current_revision
+from api.adapters.db.probe import probe_writes
 from api.adapters.db.unit_of_work import UnitOfWork
 from api.entrypoints.http.deps import ClockDep, EngineDep, MetricsDep, RegistryDep
 from api.entrypoints.http.problems import Problem, problem_response
 from api.entrypoints.http.schemas.health import LiveOut, ReadyOut
-from api.errors import DatabaseNotReady, DatabaseUnavailable, NotReady, ServiceError
+from api.errors import DatabaseUnavailable, NotReady, ServiceError, Unavailable
 
 __all__ = ["router"]
 
@@ -31,16 +32,19 @@ def healthz() -> dict[str, str]:
     response_model=ReadyOut,
     responses={503: {"model": Problem, "content": {"application/problem+json": {}}}},
 )
-def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock: ClockDep) -> Any:
-    """Readiness: the database answers at the newest schema and a version of the default policy is
-    active today and compiles. Otherwise 503 (`database_unavailable`, `database_not_ready`, `not_ready`)."""
+def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock: ClockDep, request: Request) -> Any:
+    """Readiness: the database takes a write now (within `CREDITPOLICY_READY_TIMEOUT_SECONDS`), is at the
+    newest schema, and a version of the default policy is active today and compiles. Otherwise 503
+    (`database_unavailable`, `database_not_ready`, `not_ready`), with the reason in `detail`."""
     try:
+        # First, with a short timeout of its own: the checks after it would wait out a lock.
+        probe_writes(engine, request.app.state.settings.ready_timeout_seconds)
         check_database(engine)
         with UnitOfWork(engine, read_only=True) as uow:
             version, _ = registry.for_request(uow, None, clock().date(), None)
     except (OperationalError, InterfaceError) as exc:
         return problem_response(DatabaseUnavailable(f"the database does not answer: {exc.orig}"))
-    except DatabaseNotReady as error:
+    except Unavailable as error:  # the probe's not_ready, database_unavailable, database_not_ready
         return problem_response(error)
     except ServiceError as error:
         return problem_response(NotReady(f"not ready: {error.message}"))
