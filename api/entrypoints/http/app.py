@@ -16,6 +16,7 @@ from typing import Any
 from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp
 
 from api.adapters.db import UnitOfWork, create_db_engine
 from api.adapters.db.unit_of_work import Clock, utc_now
@@ -23,6 +24,7 @@ from api.adapters.group_commit import GroupCommitter
 from api.adapters.webhook_sender import HttpxSender
 from api.bootstrap import bootstrap, warm_up
 from api.entrypoints.http.deps import KeyCache
+from api.entrypoints.http.headers import SecurityHeaders
 from api.entrypoints.http.metrics import Metrics
 from api.entrypoints.http.problems import BodyLimit, install_problem_handlers
 from api.entrypoints.http.routes import cases, customers, decisions, health, versions, webhooks
@@ -92,6 +94,10 @@ class CreditPolicyApp(FastAPI):
             schema["components"]["schemas"]["PublishRequest"] = PublishRequest.model_json_schema(ref_template=ref)
             self.openapi_schema = schema
         return self.openapi_schema
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's ServerErrorMiddleware, which answers a 500 past every inner middleware.
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
