@@ -26,7 +26,7 @@ from api.bootstrap import bootstrap, warm_up
 from api.entrypoints.http.deps import KeyCache
 from api.entrypoints.http.headers import SecurityHeaders
 from api.entrypoints.http.metrics import Metrics
-from api.entrypoints.http.problems import BodyLimit, install_problem_handlers
+from api.entrypoints.http.problems import BodyLimit, document_problems, install_problem_handlers
 from api.entrypoints.http.routes import cases, customers, decisions, health, versions, webhooks
 from api.entrypoints.http.schemas.decisions import document_decision_bodies
 from api.entrypoints.http.schemas.versions import PublishRequest
@@ -90,6 +90,7 @@ class CreditPolicyApp(FastAPI):
                 title=self.title, version=self.version, description=self.description, routes=self.routes
             )
             document_decision_bodies(schema)
+            document_problems(schema)
             ref = "#/components/schemas/{model}"
             schema["components"]["schemas"]["PublishRequest"] = PublishRequest.model_json_schema(ref_template=ref)
             self.openapi_schema = schema
