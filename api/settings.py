@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "get_settings"]
@@ -16,7 +17,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/creditpolicy.db"
 class Settings(BaseSettings):
     """Everything the service and the CLI can be configured with, validated once at start."""
 
-    model_config = SettingsConfigDict(env_prefix="CREDITPOLICY_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="CREDITPOLICY_", extra="ignore", frozen=True, populate_by_name=True)
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
@@ -29,6 +30,15 @@ class Settings(BaseSettings):
     )
     ready_timeout_seconds: float = Field(
         1.5, gt=0, le=30, description="how long /readyz waits for the database's write lock before it answers 503"
+    )
+    metrics_access: Literal["key", "open"] = Field(
+        "key",
+        description="who may read /metrics: `key` (a role holding read_metrics: audit, admin) or `open` (anyone)",
+    )
+    metrics_multiprocess_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+        description="prometheus_client's multiprocess directory; `creditpolicy serve --workers N` sets a fresh one",
     )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")

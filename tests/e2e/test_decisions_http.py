@@ -466,10 +466,10 @@ def test_batch_envelope_is_validated(service: Service) -> None:
 
 def test_metrics_count_decisions(service: Service) -> None:
     service.post("/v1/decisions/settlement", body("settlement"))
-    text = service.client.get("/metrics").text
+    text = service.get("/metrics").text
     assert 'creditpolicy_decisions_total{kind="settlement",outcome="paid_with_penalty_due"}' in text
     assert 'creditpolicy_decision_latency_seconds_bucket{kind="settlement",le="+Inf"}' in text
-    assert 'creditpolicy_policy_info{policy_id="standard",version="2026.1",sha256="' in text
+    assert 'creditpolicy_policy_info{policy_id="standard",sha256="' in text
     assert "# TYPE creditpolicy_decision_latency_seconds histogram" in text
 
 

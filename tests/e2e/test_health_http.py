@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from api.entrypoints.http.app import create_app
+from api.entrypoints.http.metrics import GROUP_COMMIT_COUNTERS, LATENCY_BUCKETS
 from api.settings import Settings
 from tests.e2e.conftest import SHIPPED, Service, running_service
+from tests.e2e.inputs import body
 
 REASON = {"reason": "taken out of use"}
 
@@ -85,16 +91,73 @@ def test_readyz_is_503_not_a_30_second_wait_when_sqlite_is_locked(tmp_path: Path
     assert unlocked.status_code == 200
 
 
+def samples(text: str) -> dict[str, list[Sample]]:
+    """The exposition's samples by sample name (``creditpolicy_decisions_total``, ``..._bucket``)."""
+    found: dict[str, list[Sample]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append(sample)
+    return found
+
+
 def test_metrics_exposition(service: Service) -> None:
+    """Every metric name, type and label of the hand-written exposition, now from prometheus_client."""
     service.client.get("/readyz")  # names the version in force, before any decision used it
-    response = service.client.get("/metrics")
+    assert service.post("/v1/decisions/settlement", body("settlement")).status_code == 200
+    assert service.post("/v1/decisions/settlement", {"invoice": {}}).status_code == 422
+    response = service.get("/metrics", who="audit")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     text = response.text
-    for name, kind in (
-        ("creditpolicy_decisions_total", "counter"),
-        ("creditpolicy_decision_latency_seconds", "histogram"),
-        ("creditpolicy_policy_info", "gauge"),
-    ):
-        assert f"# TYPE {name} {kind}" in text
-    assert 'creditpolicy_policy_info{policy_id="standard",version="2026.1"' in text
+    types = {
+        "creditpolicy_decisions_total": "counter",
+        "creditpolicy_decisions_refused_total": "counter",
+        "creditpolicy_decision_latency_seconds": "histogram",
+        "creditpolicy_policy_info": "gauge",
+        **{f"creditpolicy_group_commit_{name}_total": "counter" for name in GROUP_COMMIT_COUNTERS},
+    }
+    for name, kind in types.items():
+        assert f"# TYPE {name} {kind}" in text, name
+    found = samples(text)
+    labels = {
+        "creditpolicy_decisions_total": {"kind", "outcome"},
+        "creditpolicy_decisions_refused_total": {"kind", "code"},
+        "creditpolicy_decision_latency_seconds_bucket": {"kind", "le"},
+        "creditpolicy_decision_latency_seconds_sum": {"kind"},
+        "creditpolicy_decision_latency_seconds_count": {"kind"},
+        "creditpolicy_policy_info": {"policy_id", "version", "sha256"},
+        **{f"creditpolicy_group_commit_{name}_total": set() for name in GROUP_COMMIT_COUNTERS},
+    }
+    for name, names in labels.items():
+        assert found[name] and all(set(sample.labels) == names for sample in found[name]), name
+    assert not any(name.endswith("_created") for name in found)
+    buckets = [
+        s.labels["le"]
+        for s in found["creditpolicy_decision_latency_seconds_bucket"]
+        if s.labels["kind"] == "settlement"
+    ]
+    assert len(buckets) == len(LATENCY_BUCKETS) + 1 and buckets[-1] == "+Inf"
+    [policy] = [s for s in found["creditpolicy_policy_info"] if s.labels["policy_id"] == "standard"]
+    assert (policy.labels["version"], policy.value) == ("2026.1", 1.0)
+    refused = {(s.labels["kind"], s.labels["code"]) for s in found["creditpolicy_decisions_refused_total"]}
+    assert ("settlement", "invalid_request") in refused
+    stored = sum(
+        s.value
+        for name in ("creditpolicy_group_commit_grouped_steps_total", "creditpolicy_group_commit_lone_steps_total")
+        for s in found[name]
+    )
+    assert stored >= 1  # the group committer's counters reach /metrics
+
+
+def test_metrics_need_a_key_whose_role_may_read_them(service: Service) -> None:
+    assert service.get("/metrics", who=None).status_code == 401
+    forbidden = service.get("/metrics", who="decide")
+    assert (forbidden.status_code, forbidden.json()["permission"]) == (403, "read_metrics")
+    assert service.get("/metrics", who="admin").status_code == 200
+
+
+def test_metrics_open_to_anyone_when_configured(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/open.db", webhook_retry_seconds=0, metrics_access="open")
+    with contextlib.redirect_stdout(io.StringIO()), TestClient(create_app(settings)) as client:
+        response = client.get("/metrics")
+    assert response.status_code == 200 and "# TYPE creditpolicy_decisions_total counter" in response.text

@@ -139,12 +139,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.state.clock = clock
     app.state.registry = registry
     app.state.key_cache = KeyCache()
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.metrics_multiprocess_dir)
     # Units of work of the requests; a test may swap new_uow for a failing one (the writer and the
     # group committer call it through app.state, so they see the swap).
     app.state.new_uow = lambda: UnitOfWork(engine, clock=clock)
     app.state.new_read_uow = lambda: UnitOfWork(engine, read_only=True, clock=clock)
-    app.state.group_commit = GroupCommitter(lambda: app.state.new_uow())
+    app.state.group_commit = GroupCommitter(
+        lambda: app.state.new_uow(), on_count=app.state.metrics.group_commit_counted
+    )
     app.state.decision_writer = DecisionWriter(
         registry, lambda: app.state.new_uow(), lambda: app.state.new_read_uow(), app.state.group_commit
     )

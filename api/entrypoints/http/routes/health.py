@@ -1,20 +1,22 @@
-"""Health routes for orchestrators and scrapers: liveness, readiness, Prometheus metrics (no key needed)."""
+"""Health routes for orchestrators and scrapers: liveness and readiness (no key), Prometheus metrics."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.adapters.db.migrate import check_database, current_revision
 from api.adapters.db.probe import probe_writes
 from api.adapters.db.unit_of_work import UnitOfWork
-from api.entrypoints.http.deps import ClockDep, EngineDep, MetricsDep, RegistryDep
-from api.entrypoints.http.problems import Problem, problem_response
+from api.entrypoints.http.deps import ClockDep, EngineDep, MetricsDep, MetricsReader, RegistryDep
+from api.entrypoints.http.metrics import CONTENT_TYPE
+from api.entrypoints.http.problems import Problem, problem_response, problems
 from api.entrypoints.http.schemas.health import LiveOut, ReadyOut
 from api.errors import DatabaseUnavailable, NotReady, ServiceError, Unavailable
+from api.service.keys import Caller
 
 __all__ = ["router"]
 
@@ -53,9 +55,14 @@ def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock:
     return {"status": "ready", "schema_revision": current_revision(engine), "policy": policy}
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(metrics: MetricsDep, request: Request) -> Response:
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}}}, **problems()},
+)
+def metrics(caller: Annotated[Caller | None, Depends(MetricsReader())], metrics: MetricsDep) -> Response:
     """Prometheus metrics (text format 0.0.4): decisions by kind and outcome, latency, policy versions
-    in use, and how the decision log was committed (groups of concurrent decisions or one by one)."""
-    text = metrics.render(request.app.state.group_commit.counters())
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+    in use, and how the decision log was committed (groups of concurrent decisions or one by one);
+    of every worker when the service runs several. Needs a key whose role holds `read_metrics`
+    (audit, admin) unless the service runs with `CREDITPOLICY_METRICS_ACCESS=open`."""
+    return Response(metrics.render(), media_type=CONTENT_TYPE)
