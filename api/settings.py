@@ -6,8 +6,9 @@ import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "get_settings"]
@@ -20,7 +21,7 @@ _NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)\Z")
 class Settings(BaseSettings):
     """Everything the service and the CLI can be configured with, validated once at start."""
 
-    model_config = SettingsConfigDict(env_prefix="CREDITPOLICY_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="CREDITPOLICY_", extra="ignore", frozen=True, populate_by_name=True)
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
@@ -35,6 +36,18 @@ class Settings(BaseSettings):
         "",
         description="internal networks (CIDR) and host names webhooks may reach, comma-separated, "
         "e.g. 10.20.0.0/16,hooks.internal (default: public addresses only)",
+    )
+    ready_timeout_seconds: float = Field(
+        1.5, gt=0, le=30, description="how long /readyz waits for the database's write lock before it answers 503"
+    )
+    metrics_access: Literal["key", "open"] = Field(
+        "key",
+        description="who may read /metrics: `key` (a role holding read_metrics: audit, admin) or `open` (anyone)",
+    )
+    metrics_multiprocess_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+        description="prometheus_client's multiprocess directory; `creditpolicy serve --workers N` sets a fresh one",
     )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")

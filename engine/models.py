@@ -2,19 +2,36 @@
 
 Money is ``Decimal`` in, accepted as a decimal string or a number, and always leaves as a string
 with two decimals; ratios and scores leave as strings too, so that a decision serialises to the
-same bytes every time. Dates are ISO 8601.
+same bytes every time.
+
+The other inputs take only what they say, never what pydantic's lax mode would turn into them:
+counts and days are JSON integers (``true``, ``"3"`` and ``3.0`` are refused: a count written as
+a boolean, a string or a fraction is a bug in the caller, not a number to guess), flags are JSON
+``true``/``false`` (not ``1``, ``"yes"`` or ``"on"``), and dates are ISO 8601 calendar dates
+``YYYY-MM-DD`` (not a Unix timestamp: ``0`` is no date, and neither is ``2026-06-30T00:00:00``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "ISO_DATE",
     "AssessRequest",
     "AssessResult",
     "CollectionRequest",
@@ -24,6 +41,7 @@ __all__ = [
     "KindName",
     "Exposure",
     "Financials",
+    "IsoDate",
     "OrderCustomer",
     "OrderLine",
     "OrderRequest",
@@ -33,6 +51,7 @@ __all__ = [
     "PolicyRef",
     "SettlementRequest",
     "SettlementResult",
+    "iso_date",
 ]
 
 KindName = Literal["assess", "order", "settlement", "collection"]
@@ -74,6 +93,23 @@ def _number(value: Decimal) -> Decimal:
     return value
 
 
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def iso_date(value: Any) -> Any:
+    """An ISO 8601 calendar date (``YYYY-MM-DD``) as ``date``; a ``date`` (from YAML) as it is; nothing else."""
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date_format", "must be a date, YYYY-MM-DD, without a time")
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        raise PydanticCustomError("date_format", "must be an ISO 8601 date, YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("date_invalid", "is no day of the calendar (YYYY-MM-DD)") from None
+
+
 Text = PlainSerializer(_decimal_text, return_type=str)
 # A signed amount (profit, cash flow, equity can be negative) and a non-negative one.
 SignedMoney = Annotated[Decimal, AfterValidator(_amount), Text]
@@ -82,8 +118,10 @@ Ratio = Annotated[Decimal, AfterValidator(_ratio), Text]
 Number = Annotated[Decimal, AfterValidator(_number), Text]
 # Outputs are computed, not typed in: they are serialised as text but not range-checked again.
 MoneyOut = Annotated[Decimal, Text]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
-Days = Annotated[int, Field(ge=0, le=36_500)]
+Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
+Days = Annotated[int, Strict(), Field(ge=0, le=36_500)]
+Flag = Annotated[bool, Strict()]
+IsoDate = Annotated[dt.date, BeforeValidator(iso_date)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -121,7 +159,7 @@ class Records(_In):
     years_in_business: Number | None = None
     litigation_count: Count | None = None
     bank_record: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    owns_premises: bool | None = None
+    owns_premises: Flag | None = None
 
 
 class Outlook(_In):
@@ -131,7 +169,7 @@ class Outlook(_In):
 
 class Trade(_In):
     collateral_value: Money | None = None
-    has_guarantee: bool | None = None
+    has_guarantee: Flag | None = None
 
 
 class CreditFile(_In):
@@ -160,7 +198,7 @@ class Portfolio(_In):
 class AssessRequest(_In):
     customer: CustomerRef
     credit_file: CreditFile
-    as_of: dt.date
+    as_of: IsoDate
     portfolio: Portfolio = Portfolio()
 
 
@@ -232,7 +270,7 @@ class OrderCustomer(_In):
     grade: Annotated[str, Field(min_length=1, max_length=16)] | None = None
     limit: Money | None = None
     credit_file: CreditFile | None = None
-    blacklisted: bool = False
+    blacklisted: Flag = False
 
     @model_validator(mode="after")
     def _grade_or_file(self) -> OrderCustomer:
@@ -265,7 +303,7 @@ class OrderRequest(_In):
     customer: OrderCustomer
     order: OrderLine
     exposure: Exposure = Exposure()
-    as_of: dt.date
+    as_of: IsoDate
 
 
 class OrderResult(_Out):
@@ -284,7 +322,7 @@ class OrderResult(_Out):
 
 # --- settlement -----------------------------------------------------------------------------
 class Payment(_In):
-    date: dt.date
+    date: IsoDate
     amount: Annotated[Decimal, AfterValidator(_amount), AfterValidator(_non_negative), Text, Field()]
 
     @model_validator(mode="after")
@@ -297,7 +335,7 @@ class Payment(_In):
 class Invoice(_In):
     id: Id | None = None
     amount: Money
-    date: dt.date
+    date: IsoDate
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
 
 
@@ -318,7 +356,7 @@ class SettlementRequest(_In):
     invoice: Invoice
     terms: TermsChoice
     payments: Annotated[list[Payment], Field(max_length=500)] = []
-    as_of: dt.date
+    as_of: IsoDate
 
 
 class PaymentLine(_Out):
@@ -367,15 +405,15 @@ class SettlementResult(_Out):
 # --- collection -----------------------------------------------------------------------------
 class StepTaken(_In):
     step: Literal["letter", "visit", "agency", "arbitration", "litigation"]
-    on: dt.date | None = None
+    on: IsoDate | None = None
 
 
 class Arrears(_In):
     amount: Money
     days_overdue: Days
     steps_taken: Annotated[list[StepTaken], Field(max_length=20)] = []
-    arbitration_agreement: bool = False
-    disputed: bool = False
+    arbitration_agreement: Flag = False
+    disputed: Flag = False
 
 
 class CollectionCustomer(_In):
@@ -387,7 +425,7 @@ class CollectionCustomer(_In):
 class CollectionRequest(_In):
     customer: CollectionCustomer
     arrears: Arrears
-    as_of: dt.date
+    as_of: IsoDate
 
 
 class NextStep(_Out):

@@ -64,11 +64,20 @@ class GroupCommitter:
     submission starts it again).
     """
 
-    def __init__(self, new_uow: Callable[[], AbstractUnitOfWork], *, max_group: int = MAX_GROUP) -> None:
+    def __init__(
+        self,
+        new_uow: Callable[[], AbstractUnitOfWork],
+        *,
+        max_group: int = MAX_GROUP,
+        on_count: Callable[[str, int], None] | None = None,
+    ) -> None:
         if max_group < 1:
             raise ValueError("max_group must be at least 1")
         self._new_uow = new_uow
         self.max_group = max_group
+        # Told (name, amount) as each counter below grows, in the writer thread: /metrics keeps its
+        # own counters from it, which prometheus_client adds up across worker processes.
+        self._on_count = on_count
         self._queue: queue.SimpleQueue[_Step[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -150,16 +159,21 @@ class GroupCommitter:
                 uow.commit()
         except Exception as error:  # noqa: BLE001 - any failure: each step gets its own answer alone
             log.debug("group of %d failed (%s: %s); storing each alone", len(group), type(error).__name__, error)
-            self.failed_groups += 1
+            self._count("failed_groups", 1)
             for step in group:
                 self._alone(step)
             return
-        self.groups += 1
-        self.grouped_steps += len(group)
+        self._count("groups", 1)
+        self._count("grouped_steps", len(group))
         _settle_all([(step, result, None) for step, result in zip(group, results, strict=True)])
 
+    def _count(self, name: str, amount: int) -> None:
+        setattr(self, name, getattr(self, name) + amount)
+        if self._on_count is not None:
+            self._on_count(name, amount)
+
     def _alone(self, step: _Step[Any]) -> None:
-        self.lone_steps += 1
+        self._count("lone_steps", 1)
         try:
             result = step.alone()
         except Exception as error:  # noqa: BLE001 - handed to the caller, raised there

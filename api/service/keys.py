@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_log": frozenset({"approve", "audit", "admin"}),  # the decision log
     "read_grades": frozenset({"approve", "audit", "admin"}),  # grade history, reviews due
     "replay": frozenset({"approve", "audit"}),  # re-evaluate a logged decision (writes nothing)
+    # GET /metrics, unless CREDITPOLICY_METRICS_ACCESS=open: volumes and outcomes are business figures.
+    "read_metrics": frozenset({"audit", "admin"}),
     "manage_keys": frozenset({"admin"}),
 }
 

@@ -183,6 +183,11 @@ def test_grade_history_and_reviews_due(service: Service) -> None:
         ("GET", "/v1/cases?customer_id=a%00b", None, 422, "invalid_query"),
         ("GET", "/v1/customers/a%00b/grades", None, 422, "invalid_query"),
         ("GET", "/v1/reviews/due?on=2026-02-30", None, 422, "invalid_query"),
+        # Lax parsing read these as Unix timestamps (1970-01-01) or dropped the time: ISO dates only.
+        ("GET", "/v1/reviews/due?on=0", None, 422, "invalid_query"),
+        ("GET", "/v1/reviews/due?on=1782777600", None, 422, "invalid_query"),
+        ("GET", "/v1/reviews/due?on=2026-06-30T00:00:00", None, 422, "invalid_query"),
+        ("GET", "/v1/reviews/due?on=20260630", None, 422, "invalid_query"),
         ("POST", "/v1/cases/a%00b/release", {"reason": "ok"}, 404, "case_not_found"),
         ("POST", "/v1/webhooks", {"url": "https://erp.example/a\u0000b", "events": ["case.opened"]}, 422, None),
         ("POST", "/v1/webhooks", {"url": "https://erp.example/x", "events": []}, 422, None),

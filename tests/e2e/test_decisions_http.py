@@ -93,6 +93,47 @@ def test_invalid_body_is_422_with_a_pointer_per_field_and_nothing_logged(service
 
 
 @pytest.mark.parametrize(
+    ("kind", "pointer", "raw_value", "code"),
+    [
+        ("collection", "/arrears/days_overdue", b"true", "int_type"),
+        ("collection", "/arrears/days_overdue", b"75.0", "int_type"),
+        ("collection", "/arrears/days_overdue", b'"75"', "int_type"),
+        ("collection", "/arrears/disputed", b"1", "bool_type"),
+        ("collection", "/as_of", b"0", "date_format"),
+        ("order", "/exposure/oldest_overdue_days", b"false", "int_type"),
+        ("order", "/customer/blacklisted", b'"yes"', "bool_type"),
+        ("settlement", "/invoice/date", b'"2026-03-01T00:00:00"', "date_format"),
+    ],
+)
+def test_counts_flags_and_dates_take_only_their_own_json_type(
+    service: Service, kind: str, pointer: str, raw_value: bytes, code: str
+) -> None:
+    """`"days_overdue": true` was read as 1 day, `"as_of": 0` as 1970-01-01: both are refused now, located."""
+    customer = unique("C")
+    marker = b'"__value__"'
+    data = body(kind, customer, request_id=unique())
+    place = data
+    *parents, last = pointer.strip("/").split("/")
+    for part in parents:
+        place = place.setdefault(part, {})
+    place[last] = "__value__"
+    raw = json.dumps(data).encode().replace(marker, raw_value)
+    for path, content, prefix in (
+        (f"/v1/decisions/{kind}", raw, ""),
+        ("/v1/decisions/order:batch", b'{"orders": [' + raw + b"]}", "/orders/0"),
+    ):
+        if kind != "order" and path.endswith(":batch"):
+            continue
+        response = service.post(path, headers={"Content-Type": "application/json"}, content=content)
+        problem = response.json() if not prefix else response.json()["results"][0]["problem"]
+        assert (problem["status"], problem["code"]) == (422, "invalid_request"), response.text
+        assert {"pointer": prefix + pointer, "code": code} in [
+            {"pointer": e["pointer"], "code": e["code"]} for e in problem["errors"]
+        ], problem
+    assert service.count("decisions", "customer_id = :c", c=customer) == 0
+
+
+@pytest.mark.parametrize(
     ("raw", "status", "code"),
     [
         (b"{not json", 400, "malformed_json"),
@@ -345,10 +386,20 @@ def test_log_query_refuses_bad_parameters(service: Service) -> None:
         ("kind=loan", "kind"),
         ("cursor=zzz", "cursor"),
         ("since=x", "since"),
+        # Read as Unix timestamps (1970-01-01, 2023-11-14) before: only ISO 8601 is a time here.
+        ("since=0", "since"),
+        ("until=1700000000", "until"),
+        ("since=2026-06-30T10:00:00+02:00", "since"),  # the + arrives as a space: said so
+        ("since=2026-02-30", "since"),
     ):
         problem = service.get(f"/v1/decisions?{query}").json()
         assert problem["status"] == 422, query
         assert problem["errors"][0]["parameter"] == parameter
+        assert problem["code"] in ("invalid_query", "invalid_cursor"), query
+    space = service.get("/v1/decisions?since=2026-06-30T10:00:00+02:00").json()["errors"][0]
+    assert space["code"] == "date_format" and "%2B" in space["message"]
+    for good in ("since=2026-06-30", "since=2026-06-30T10:00Z", "until=2026-06-30T10:00:00.5%2B02:00"):
+        assert service.get(f"/v1/decisions?{good}").status_code == 200, good
     assert service.get("/v1/decisions?policy_version=9999.9").json()["code"] == "version_not_found"
     for edge in ("since=0001-01-01T00:00:00%2B05:00", "until=9999-12-31T23:59:59-05:00"):
         assert service.get(f"/v1/decisions?{edge}").status_code == 200, edge
@@ -415,10 +466,10 @@ def test_batch_envelope_is_validated(service: Service) -> None:
 
 def test_metrics_count_decisions(service: Service) -> None:
     service.post("/v1/decisions/settlement", body("settlement"))
-    text = service.client.get("/metrics").text
+    text = service.get("/metrics").text
     assert 'creditpolicy_decisions_total{kind="settlement",outcome="paid_with_penalty_due"}' in text
     assert 'creditpolicy_decision_latency_seconds_bucket{kind="settlement",le="+Inf"}' in text
-    assert 'creditpolicy_policy_info{policy_id="standard",version="2026.1",sha256="' in text
+    assert 'creditpolicy_policy_info{policy_id="standard",sha256="' in text
     assert "# TYPE creditpolicy_decision_latency_seconds histogram" in text
 
 

@@ -42,7 +42,7 @@ EXPECTED: dict[tuple[str, str], str | None] = {
     ("DELETE", "/v1/webhooks/{webhook_id}"): "register_webhook",
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/metrics"): "read_metrics",  # unless CREDITPOLICY_METRICS_ACCESS=open
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,

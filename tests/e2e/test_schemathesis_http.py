@@ -3,7 +3,7 @@
 A bounded run (``CREDITPOLICY_SCHEMATHESIS_EXAMPLES`` examples per operation, 25 by default),
 valid and invalid data, each request with a key of a role that may call the operation — so the
 body, the path and the query are really read. It starts a real server (uvicorn in a subprocess)
-on SQLite and on PostgreSQL, so it runs from ``.ci/run`` (marker ``schemathesis``), not from
+on SQLite and on PostgreSQL, so it runs from ``.ci/run`` (marker ``slow``), not from
 ``make test``.
 """
 
@@ -35,7 +35,7 @@ from api.service.keys import ROLES, create_key
 from api.settings import Settings
 from tests.integration.conftest import throwaway_database
 
-pytestmark = pytest.mark.schemathesis
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "rules" / "standard.yaml"

@@ -119,6 +119,23 @@ def test_refused_policy_is_422_with_every_issue_and_nothing_stored(fresh_service
     assert service.count("policy_versions") == 1 and service.count("lifecycle_events") == 3
 
 
+def test_a_long_value_is_echoed_cut_to_its_first_80_characters_and_its_length(service: Service) -> None:
+    """A 10 kB rule id came back whole in the issue's message; every echo is bounded now."""
+    long_id = "x" * 10_000
+    text = SHIPPED.read_text(encoding="utf-8").replace("id: on_time_payment", f"id: {long_id}", 1)
+    response = publish(service, text, file="f" * 400 + ".yaml")
+    assert response.status_code == 422, response.text[:300]
+    [issue] = [e for e in response.json()["errors"] if e["code"] == "bad_identifier"]
+    assert long_id not in issue["message"]
+    assert f"'{'x' * 79}… (10002 characters) is not a valid identifier" in issue["message"]
+    assert issue["file"] == f"{'f' * 80}… (405 characters)"
+    assert len(response.content) < 2_000
+    long_member = body("order", unique("C"))
+    long_member["z" * 5000] = 1
+    refused = service.post("/v1/decisions/order", long_member).json()
+    assert [e["pointer"] for e in refused["errors"]] == [f"/{'z' * 79}… (5001 characters)"]
+
+
 def test_failing_cases_refuse_the_policy(fresh_service: Service) -> None:
     cases = """\
 policy: standard.yaml

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from api.adapters.db.engine import create_db_engine
+from api.adapters.db.engine import READ_ONLY_OPTION, create_db_engine
 from api.errors import DatabaseNotReady
 
 __all__ = [
@@ -52,7 +52,9 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; None for an empty database."""
+    # Read-only: on SQLite a connection would otherwise begin with BEGIN IMMEDIATE and wait for the writers.
     with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY_OPTION: True})
         return MigrationContext.configure(connection).get_current_revision()
 
 

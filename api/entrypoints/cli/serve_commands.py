@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import typer
 
 from api.settings import get_settings
 
-__all__ = ["register"]
+__all__ = ["metrics_directory", "register"]
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable, read by api.settings
 
 
 def serve_command(
@@ -29,9 +37,36 @@ def serve_command(
         return
     # Once here, so the workers' own start-up finds everything done instead of racing to do it.
     bootstrap_database(settings)
-    uvicorn.run(
-        "api.entrypoints.http.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
-    )
+    with metrics_directory():
+        uvicorn.run(
+            "api.entrypoints.http.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+        )
+
+
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for the workers about to start, removed when they stop.
+
+    Each worker writes its metrics there and ``/metrics`` adds them up (prometheus_client's
+    multiprocess mode). Fresh at every start, as prometheus_client requires: files left by an
+    earlier run would be counted again. The workers are new interpreters (uvicorn spawns them)
+    and read it from their environment, before prometheus_client is imported.
+    """
+    before = os.environ.get(MULTIPROC_DIR)
+    with tempfile.TemporaryDirectory(prefix="creditpolicy-metrics-") as directory:
+        os.environ[MULTIPROC_DIR] = directory
+        try:
+            yield Path(directory)
+        finally:
+            if before is None:
+                del os.environ[MULTIPROC_DIR]
+            else:
+                os.environ[MULTIPROC_DIR] = before
 
 
 def register(app: typer.Typer) -> None:

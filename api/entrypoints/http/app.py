@@ -16,6 +16,7 @@ from typing import Any
 from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp
 
 from api.adapters.db import UnitOfWork, create_db_engine
 from api.adapters.db.unit_of_work import Clock, utc_now
@@ -24,8 +25,9 @@ from api.adapters.webhook_sender import HttpxSender
 from api.adapters.webhook_targets import AllowList, Resolver, SystemResolver, WebhookTargets
 from api.bootstrap import bootstrap, warm_up
 from api.entrypoints.http.deps import KeyCache
+from api.entrypoints.http.headers import SecurityHeaders
 from api.entrypoints.http.metrics import Metrics
-from api.entrypoints.http.problems import BodyLimit, install_problem_handlers
+from api.entrypoints.http.problems import BodyLimit, document_problems, install_problem_handlers
 from api.entrypoints.http.routes import cases, customers, decisions, health, versions, webhooks
 from api.entrypoints.http.schemas.decisions import document_decision_bodies
 from api.entrypoints.http.schemas.versions import PublishRequest
@@ -89,10 +91,15 @@ class CreditPolicyApp(FastAPI):
                 title=self.title, version=self.version, description=self.description, routes=self.routes
             )
             document_decision_bodies(schema)
+            document_problems(schema)
             ref = "#/components/schemas/{model}"
             schema["components"]["schemas"]["PublishRequest"] = PublishRequest.model_json_schema(ref_template=ref)
             self.openapi_schema = schema
         return self.openapi_schema
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's ServerErrorMiddleware, which answers a 500 past every inner middleware.
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(
@@ -138,12 +145,14 @@ def create_app(
     app.state.clock = clock
     app.state.registry = registry
     app.state.key_cache = KeyCache()
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.metrics_multiprocess_dir)
     # Units of work of the requests; a test may swap new_uow for a failing one (the writer and the
     # group committer call it through app.state, so they see the swap).
     app.state.new_uow = lambda: UnitOfWork(engine, clock=clock)
     app.state.new_read_uow = lambda: UnitOfWork(engine, read_only=True, clock=clock)
-    app.state.group_commit = GroupCommitter(lambda: app.state.new_uow())
+    app.state.group_commit = GroupCommitter(
+        lambda: app.state.new_uow(), on_count=app.state.metrics.group_commit_counted
+    )
     app.state.decision_writer = DecisionWriter(
         registry, lambda: app.state.new_uow(), lambda: app.state.new_read_uow(), app.state.group_commit
     )

@@ -45,6 +45,7 @@ __all__ = [
     "EngineDep",
     "KeyCache",
     "MetricsDep",
+    "MetricsReader",
     "ReadUowDep",
     "RegistryDep",
     "SenderDep",
@@ -265,6 +266,24 @@ class Require:
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         _api_key: Annotated[str | None, Depends(_api_key)],
     ) -> Caller:
+        return await authorize(request, self.permission)
+
+
+class MetricsReader:
+    """The caller of ``/metrics``: a key whose role holds ``read_metrics``, or anyone when the service
+    runs with ``CREDITPOLICY_METRICS_ACCESS=open`` (then None). Declared like :class:`Require`, so
+    OpenAPI shows the schemes and the role-matrix test reads the permission."""
+
+    permission = "read_metrics"
+
+    async def __call__(
+        self,
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _api_key: Annotated[str | None, Depends(_api_key)],
+    ) -> Caller | None:
+        if request.app.state.settings.metrics_access == "open":
+            return None
         return await authorize(request, self.permission)
 
 

@@ -36,6 +36,9 @@ __all__ = [
     "BodyLimit",
     "Problem",
     "as_service_error",
+    "bounded",
+    "document_problems",
+    "shape_statuses",
     "install_problem_handlers",
     "problem_document",
     "problem_response",
@@ -90,8 +93,64 @@ class Problem(BaseModel):
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI ``responses`` of a route that needs a key and may also answer ``statuses``."""
+    """The OpenAPI ``responses`` of a route that needs a key and may also answer ``statuses``.
+
+    Those that follow from the route's shape (a body, parameters, a key, the database) are added
+    to every operation by :func:`document_problems`; a route names those of its own (404, 409).
+    """
     return {s: {"model": Problem, "content": {PROBLEM_JSON: {}}} for s in (401, 403, *statuses)}
+
+
+# Why an operation of a given shape may answer each status (the OpenAPI response's description).
+SHAPE_STATUSES: Mapping[int, str] = {
+    400: "The body is not JSON (`malformed_json`).",
+    401: "No API key, or an unknown or revoked one (`not_authenticated`).",
+    403: "The key's role lacks the permission (`forbidden`, naming the roles that hold it).",
+    413: "The body is over 16 MB (`body_too_large`).",
+    415: "The body is not sent as JSON (`unsupported_media_type`).",
+    422: "A body field or a parameter does not fit; `errors` locates each (pointer or parameter).",
+    503: "The database is unavailable (`database_unavailable`): try again shortly.",
+}
+
+
+def shape_statuses(path: str, operation: Mapping[str, Any]) -> set[int]:
+    """The problem statuses an operation can answer because of its shape, whatever its route does."""
+    statuses: set[int] = set()
+    if "requestBody" in operation:
+        statuses |= {400, 413, 415, 422}
+    if any(parameter.get("in") in ("query", "path") for parameter in operation.get("parameters", ())):
+        statuses.add(422)
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if path.startswith("/v1/"):
+        statuses.add(503)
+    return statuses
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Every 4xx and 5xx of every operation as ``application/problem+json`` with the Problem schema,
+    and the statuses its shape can answer (:func:`shape_statuses`) documented.
+
+    FastAPI documents a route's ``responses`` models as ``application/json`` and adds its own 422
+    (``HTTPValidationError``) to any route with parameters; neither is what the service answers.
+    """
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status in shape_statuses(path, operation):
+                responses.setdefault(str(status), {"description": SHAPE_STATUSES[status]})
+            for status, response in responses.items():
+                if status[:1] in ("4", "5"):
+                    response["content"] = {PROBLEM_JSON: {"schema": problem}}
+                    generic = (HTTPStatus(int(status)).phrase, "Validation Error") if status.isdigit() else ()
+                    if response.get("description") in generic:
+                        response["description"] = SHAPE_STATUSES.get(int(status), response["description"])
+            operation["responses"] = dict(sorted(responses.items()))
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
 
 
 def status_of(error: Exception) -> int:
@@ -144,22 +203,60 @@ def _parts(error: Exception) -> tuple[str, str, dict[str, Any]]:
     return "internal_error", "an unexpected error occurred", {}
 
 
+# What a problem echoes of the request is bounded: a word (an id, a name, a pointer: any run
+# without whitespace) keeps its first ECHO_LIMIT characters, and a whole text its first
+# TEXT_LIMIT, each cut marked with an ellipsis and the length it had. A 10 kB rule id then costs
+# a hundred bytes of the answer, and a log line or a terminal stays readable.
+ECHO_LIMIT = 80
+TEXT_LIMIT = 500
+_LONG_WORD = re.compile(rf"\S{{{ECHO_LIMIT + 1},}}")
+
+
+def _cut(text: str, keep: int) -> str:
+    return f"{text[:keep]}… ({len(text)} characters)"
+
+
+def bounded(text: str) -> str:
+    """``text`` with every word past :data:`ECHO_LIMIT` characters, and itself past :data:`TEXT_LIMIT`, cut."""
+    if len(text) <= ECHO_LIMIT:
+        return text
+    text = _LONG_WORD.sub(lambda word: _cut(word.group(), ECHO_LIMIT), text)
+    return text if len(text) <= TEXT_LIMIT else _cut(text, TEXT_LIMIT)
+
+
+def _bounded_entry(entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    return {k: bounded(v) if isinstance(v, str) and k != "code" else v for k, v in entry.items()}
+
+
 def problem_document(error: Exception, prefix: str = "") -> dict[str, Any]:
-    """The problem document of an error; pointers start at ``prefix`` (a refusal inside a batch)."""
+    """The problem document of an error; pointers start at ``prefix`` (a refusal inside a batch).
+
+    Every text in it that may echo the request (the detail, each entry's message, pointer, path,
+    parameter, file) is :func:`bounded`: here, so that no error of any layer can send back a
+    10 kB value whole.
+    """
     code, detail, extra = _parts(error)
     status = status_of(error)
     document: dict[str, Any] = {
         "type": f"urn:creditpolicy:problem:{code}",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        "detail": bounded(detail),
         "code": code,
     }
     document.update({k: v for k, v in extra.items() if v is not None})
-    if prefix:
-        for entry in document.get("errors") or []:
-            if isinstance(entry, dict) and "pointer" in entry:
-                entry["pointer"] = prefix + str(entry["pointer"])
+    entries = document.get("errors")
+    if entries:
+        if prefix:
+            entries = [
+                {**entry, "pointer": prefix + str(entry["pointer"])}
+                if isinstance(entry, dict) and "pointer" in entry
+                else entry
+                for entry in entries
+            ]
+        document["errors"] = [_bounded_entry(entry) for entry in entries]
     return document
 
 

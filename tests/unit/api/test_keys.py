@@ -42,8 +42,19 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "replay",
             },
         ),
-        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay"}),
-        ("admin", {"manage_keys", "read_versions", "read_log", "read_cases", "read_grades", "register_webhook"}),
+        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "read_metrics"}),
+        (
+            "admin",
+            {
+                "manage_keys",
+                "read_versions",
+                "read_log",
+                "read_cases",
+                "read_grades",
+                "register_webhook",
+                "read_metrics",
+            },
+        ),
     ],
 )
 def test_role_matrix(role: str, allowed: set[str]) -> None:

@@ -172,3 +172,28 @@ def test_problems_inside_a_batch_point_into_it() -> None:
     assert (document_["code"], document_["errors"][0]["pointer"]) == ("currency_mismatch", "/orders/0/order/currency")
     pinned = errors.RefusedField("no such version", code="unknown_policy_version", pointer="/policy_version")
     assert problems.problem_document(pinned, "/orders/2")["errors"][0]["pointer"] == "/orders/2/policy_version"
+
+
+def test_echoed_words_and_texts_are_bounded_with_their_length() -> None:
+    assert problems.bounded("short 'id'") == "short 'id'"
+    word = "y" * 81
+    assert problems.bounded(f"unknown {word} here") == f"unknown {'y' * 80}… (81 characters) here"
+    assert problems.bounded("x" * 80) == "x" * 80  # at the limit: untouched
+    spaced = "many words " * 100
+    cut = problems.bounded(spaced)
+    assert cut == f"{spaced[:500]}… (1100 characters)"
+
+
+def test_every_echo_of_a_problem_is_bounded_but_its_codes() -> None:
+    long = "k" * 300
+    error = InputInvalid([{"pointer": f"/{long}", "message": f"bad {long}", "code": "extra_forbidden"}])
+    body = problems.problem_document(error, prefix="/orders/0")
+    [entry] = body["errors"]
+    assert entry == {
+        "pointer": f"/orders/0/{'k' * 70}… (310 characters)",
+        "message": f"bad {'k' * 80}… (300 characters)",
+        "code": "extra_forbidden",
+    }
+    assert error.errors[0]["pointer"] == f"/{long}"  # the error itself is left as raised
+    detail = problems.problem_document(errors.VersionNotFound(f"no version {long}"))["detail"]
+    assert detail == f"no version {'k' * 80}… (300 characters)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -12,6 +11,7 @@ from api.adapters.db.records import CustomerRecord, GradeChangeRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, require
 from api.entrypoints.http.fast_path import AuthorizedRoute
+from api.entrypoints.http.params import IsoDate
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.grades import (
     CurrentGradeOut,
@@ -87,9 +87,9 @@ def reviews_due(
     uow: ReadUowDep,
     caller: GradeReader,
     on: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(
-            description="ISO date; today (UTC) when omitted.",
+            description="ISO 8601 date, YYYY-MM-DD; today (UTC) when omitted.",
             openapi_examples={"month_end": Example(summary="Due by the end of June", value="2026-06-30")},
         ),
     ] = None,

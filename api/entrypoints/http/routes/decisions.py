@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -25,6 +24,7 @@ from api.entrypoints.http.deps import (
 )
 from api.entrypoints.http.fast_path import AuthorizedRoute, FastPathRoute
 from api.entrypoints.http.metrics import Metrics
+from api.entrypoints.http.params import IsoDateTime
 from api.entrypoints.http.problems import problem_document, problems
 from api.entrypoints.http.schemas.decisions import (
     BATCH_EXAMPLES,
@@ -166,8 +166,10 @@ def list_decisions(
     outcome: Annotated[
         str | None, Query(max_length=32, pattern=PRINTABLE, description="e.g. hold, BBB, overdue, visit")
     ] = None,
-    since: Annotated[dt.datetime | None, Query(description="From this time (inclusive; UTC if no offset).")] = None,
-    until: Annotated[dt.datetime | None, Query(description="Before this time (exclusive).")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="From this ISO 8601 time or date (inclusive; UTC if no offset).")
+    ] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Before this ISO 8601 time or date (exclusive).")] = None,
     policy_version: Annotated[
         str | None, Query(max_length=100, pattern=PRINTABLE, description="Label, sha256 or prefix.")
     ] = None,

@@ -1,19 +1,22 @@
-"""Health routes for orchestrators and scrapers: liveness, readiness, Prometheus metrics (no key needed)."""
+"""Health routes for orchestrators and scrapers: liveness and readiness (no key), Prometheus metrics."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.adapters.db.migrate import check_database, current_revision
+from api.adapters.db.probe import probe_writes
 from api.adapters.db.unit_of_work import UnitOfWork
-from api.entrypoints.http.deps import ClockDep, EngineDep, MetricsDep, RegistryDep
-from api.entrypoints.http.problems import Problem, problem_response
+from api.entrypoints.http.deps import ClockDep, EngineDep, MetricsDep, MetricsReader, RegistryDep
+from api.entrypoints.http.metrics import CONTENT_TYPE
+from api.entrypoints.http.problems import Problem, problem_response, problems
 from api.entrypoints.http.schemas.health import LiveOut, ReadyOut
-from api.errors import DatabaseNotReady, DatabaseUnavailable, NotReady, ServiceError
+from api.errors import DatabaseUnavailable, NotReady, ServiceError, Unavailable
+from api.service.keys import Caller
 
 __all__ = ["router"]
 
@@ -31,16 +34,19 @@ def healthz() -> dict[str, str]:
     response_model=ReadyOut,
     responses={503: {"model": Problem, "content": {"application/problem+json": {}}}},
 )
-def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock: ClockDep) -> Any:
-    """Readiness: the database answers at the newest schema and a version of the default policy is
-    active today and compiles. Otherwise 503 (`database_unavailable`, `database_not_ready`, `not_ready`)."""
+def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock: ClockDep, request: Request) -> Any:
+    """Readiness: the database takes a write now (within `CREDITPOLICY_READY_TIMEOUT_SECONDS`), is at the
+    newest schema, and a version of the default policy is active today and compiles. Otherwise 503
+    (`database_unavailable`, `database_not_ready`, `not_ready`), with the reason in `detail`."""
     try:
+        # First, with a short timeout of its own: the checks after it would wait out a lock.
+        probe_writes(engine, request.app.state.settings.ready_timeout_seconds)
         check_database(engine)
         with UnitOfWork(engine, read_only=True) as uow:
             version, _ = registry.for_request(uow, None, clock().date(), None)
     except (OperationalError, InterfaceError) as exc:
         return problem_response(DatabaseUnavailable(f"the database does not answer: {exc.orig}"))
-    except DatabaseNotReady as error:
+    except Unavailable as error:  # the probe's not_ready, database_unavailable, database_not_ready
         return problem_response(error)
     except ServiceError as error:
         return problem_response(NotReady(f"not ready: {error.message}"))
@@ -49,9 +55,14 @@ def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock:
     return {"status": "ready", "schema_revision": current_revision(engine), "policy": policy}
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(metrics: MetricsDep, request: Request) -> Response:
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}}}, **problems()},
+)
+def metrics(caller: Annotated[Caller | None, Depends(MetricsReader())], metrics: MetricsDep) -> Response:
     """Prometheus metrics (text format 0.0.4): decisions by kind and outcome, latency, policy versions
-    in use, and how the decision log was committed (groups of concurrent decisions or one by one)."""
-    text = metrics.render(request.app.state.group_commit.counters())
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+    in use, and how the decision log was committed (groups of concurrent decisions or one by one);
+    of every worker when the service runs several. Needs a key whose role holds `read_metrics`
+    (audit, admin) unless the service runs with `CREDITPOLICY_METRICS_ACCESS=open`."""
+    return Response(metrics.render(), media_type=CONTENT_TYPE)
