@@ -125,17 +125,23 @@ def main() -> None:
         print(json.dumps(child(shape, int(rules), int(width), matcher)))
         return
     print(f"python {sys.version.split()[0]}; each row compiles one policy in a fresh process")
-    header = "policy                      engine rules  conditions  rulesets  compile s   RSS MB   order µs"
+    print("durable-rules (what a live version costs) | plain-Python twin (drafts, replays, cases; registers nothing)")
+    header = (
+        "policy                      engine rules  conditions  rulesets  compile s   RSS MB   order µs"
+        " | twin s  twin MB  twin µs"
+    )
     print(header)
     per_condition: list[tuple[float, float]] = []
     per_rule: list[tuple[float, float]] = []
     rows = [("shipped", 0, 0), *SIZES]
     for shape, rules, width in rows:
         r = run(shape, rules, width)
+        t = run(shape, rules, width, "twin")
         label = "shipped (rules/standard.yaml)" if shape == "shipped" else f"{shape} {rules} x {width}"
         print(
             f"{label:<28}{r['engine_rules']:>12,}{r['conditions']:>12,}{r['rulesets']:>10,}"
             f"{r['seconds']:>11.3f}{r['mb']:>9.1f}{r['order_us']:>11.0f}"
+            f" | {t['seconds']:>6.3f}{t['mb']:>9.1f}{t['order_us']:>9.0f}"
         )
         if shape != "shipped":
             per_condition.append((1000 * r["seconds"] / r["conditions"], 1000 * r["mb"] / r["conditions"]))
@@ -143,10 +149,12 @@ def main() -> None:
                 per_rule.append((1000 * r["seconds"] / r["engine_rules"], 1000 * r["mb"] / r["engine_rules"]))
     ms = statistics.median(1000 * s for s, _ in per_condition)
     mb = statistics.median(m for _, m in per_condition)
-    print(f"per 1,000 conditions (median of the generated rows): {ms:.0f} ms to compile, {mb:.1f} MB kept")
+    print(f"per 1,000 conditions (median of the generated rows): {ms:.0f} ms to compile, {mb:.1f} MB kept for good")
     ms_rule = statistics.median(1000 * s for s, _ in per_rule)
     mb_rule = statistics.median(m for _, m in per_rule)
-    print(f"per 1,000 engine rules of 2 conditions (lists): {ms_rule:.0f} ms to compile, {mb_rule:.1f} MB kept")
+    print(
+        f"per 1,000 engine rules of 2 conditions (lists): {ms_rule:.0f} ms to compile, {mb_rule:.1f} MB kept for good"
+    )
     print(
         f"budget: {MAX_ENGINE_CONDITIONS:,} conditions per policy: at most ~{MAX_ENGINE_CONDITIONS * ms / 1e6:.2f} s "
         f"and ~{MAX_ENGINE_CONDITIONS * mb / 1000:.0f} MB per live version at these rates"

@@ -46,6 +46,12 @@ there) is guarded; every guard has a regression test in ``tests/unit/engine/test
     time, the rule and its source. After an engine error in a match the ruleset refuses further
     calls (code ``rules_engine_unavailable``): durable's heap may be corrupt; recycle the worker.
 11. Timers: never used (time is data). 12. ``post_batch``/``assert_events``: never used.
+13. Memory and compile time of a ruleset are never returned: ``rule_sizes`` counts what rules
+    expand to without the engine (the compiler refuses a policy beyond its budget before any
+    ruleset is built); ``plan_ruleset`` does everything of a build but registering, so a
+    plain-Python twin (``engine.matchers.twin_matcher``) refuses what a build would refuse and,
+    through ``FactCheck``, the inputs ``match`` would refuse; ``engine_ruleset_count`` tells how
+    many durable rulesets the process holds.
 """
 
 from __future__ import annotations

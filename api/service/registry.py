@@ -132,8 +132,9 @@ class PolicyRegistry:
             hit = self._twins[version.sha256] = self._compile(version, twin_matcher)
             if past_budget:
                 log.warning(
-                    "policy %s %s (%s) decides on its plain-Python twin: this process holds durable rulesets for "
-                    "%d versions (CREDITPOLICY_MAX_LIVE_VERSIONS=%d); restarting the worker frees them",
+                    "policy %s %s (%s) decides on its plain-Python twin (same answers): this process holds %d "
+                    "versions on durable-rules, whose memory is never returned (CREDITPOLICY_MAX_LIVE_VERSIONS=%d, "
+                    "the last slot kept for a version in force); restarting the worker frees them",
                     version.policy_id,
                     version.label,
                     version.sha256[:12],
