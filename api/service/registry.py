@@ -54,7 +54,7 @@ log = logging.getLogger("creditpolicy")
 
 DEFAULT_POLICY_ID = "standard"
 DEFAULT_MAX_LIVE_VERSIONS = 4  # the version in force, the next one, two pinned: ≤ ~160 MB at worst
-TWIN_CACHE = 16
+TWIN_CACHE = 8  # plain-Python twins are freed when dropped: at most ~12 MB each
 
 
 class PolicyRegistry:

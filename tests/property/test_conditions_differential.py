@@ -147,7 +147,7 @@ def _tests(item: object) -> int:
     return _tests(body) if op in ("$and", "$or") else 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(conditions, min_size=1, max_size=5))
 def test_the_size_counted_for_the_budget_is_the_size_built(rule_conditions: list[Condition]) -> None:
     rules = [RuleSpec(f"rule{i}", c, SourceRef("generated", i)) for i, c in enumerate(rule_conditions)]
@@ -190,7 +190,7 @@ def _outcome(matcher: Matcher, facts: list[Fact]) -> object:
         return (type(error).__name__, error.code, error.message)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(conditions, min_size=1, max_size=3), st.lists(wild_facts(), min_size=1, max_size=3))
 def test_the_twin_refuses_exactly_what_durable_rules_refuses(
     rule_conditions: list[Condition], fact_list: list[dict[str, FactValue]]

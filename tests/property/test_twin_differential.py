@@ -45,7 +45,7 @@ from tests.vectorised_strategies import (
 
 # Each example registers its policy's durable rulesets for the life of the test process: a few dozen small ones.
 EXAMPLES = settings(
-    max_examples=30,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )

@@ -193,4 +193,7 @@ def test_the_setting_bounds_the_live_versions_of_the_service() -> None:
     with pytest.raises(ValueError):
         Settings(max_live_versions=0)
     app = create_app(Settings(database_url="sqlite://", max_live_versions=3))
-    assert app.state.registry.max_live_versions == 3
+    try:
+        assert app.state.registry.max_live_versions == 3
+    finally:
+        app.state.db_engine.dispose()
