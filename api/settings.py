@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
         description="prometheus_client's multiprocess directory; `creditpolicy serve --workers N` sets a fresh one",
     )
+    max_live_versions: int = Field(
+        4,
+        ge=1,
+        description=(
+            "policy versions one worker holds on durable-rules, whose memory is never returned (up to ~40 MB "
+            "each); past it, versions decide on their plain-Python twin, with the same answers"
+        ),
+    )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")
 

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Literal as TypingLiteral
 from typing import Protocol, TypeVar, cast
 
-from engine.errors import CompileError
+from engine.errors import CapacityError, CompileError
 from engine.facts import INEXACT_FIELDS
 from engine.ir import (
     BandIR,
@@ -52,6 +52,7 @@ from engine.ir import (
     TierIR,
 )
 from engine.matchers import MatcherFactory, durable_matcher, python_matcher
+from engine.rules_adapter import RuleSize, rule_sizes
 from policy import schema as s
 from policy.errors import ExpressionError, Issue
 from policy.expressions import (
@@ -71,7 +72,15 @@ from policy.fields import FieldType
 from policy.terms import parse_terms, render_terms
 from policy.versioning import content_hash
 
-__all__ = ["COLLECTION_FIELDS", "SETTLEMENT_FIELDS", "compile_policy", "python_twin"]
+__all__ = [
+    "COLLECTION_FIELDS",
+    "MAX_ENGINE_CONDITIONS",
+    "SETTLEMENT_FIELDS",
+    "EngineSize",
+    "compile_policy",
+    "engine_size",
+    "python_twin",
+]
 
 Path = tuple[str | int, ...]
 
@@ -103,15 +112,24 @@ SETTLEMENT_FIELDS = {
 }
 
 
+# What one policy may expand to in durable-rules, which never returns a ruleset's memory: each
+# condition costs ~4 kB and ~0.06 ms to register (bench/policy_memory.py), so at most ~40 MB and
+# ~1 s per version; the shipped policy holds 164.
+MAX_ENGINE_CONDITIONS = 8_000
+
 P = TypeVar("P")
 
 
 class _Compilation:
     """What the stages share: the policy, the issues found so far, and each product by its type."""
 
-    def __init__(self, loaded: LoadedPolicyLike, factory: MatcherFactory) -> None:
+    def __init__(
+        self, loaded: LoadedPolicyLike, factory: MatcherFactory, max_conditions: int = MAX_ENGINE_CONDITIONS
+    ) -> None:
         self.loaded = loaded
         self.factory = factory
+        self.max_conditions = max_conditions
+        self.rule_paths: dict[str, Path] = {}  # rule id → where its condition is written
         self.sha256 = content_hash(loaded.policy)
         self.issues: list[Issue] = []
         self._products: dict[type, object] = {}
@@ -173,6 +191,15 @@ class Ladders:
 @dataclass(frozen=True)
 class RuleTables:
     tables: Mapping[str, RuleTable]  # grades, standards, order, collection, settlement
+
+
+@dataclass(frozen=True)
+class EngineSize:
+    """What a policy's rule tables expand to in durable-rules (see ``engine.rules_adapter.RuleSize``)."""
+
+    engine_rules: int
+    conditions: int
+    largest: RuleSize | None  # the rule with the most conditions
 
 
 # --- condition hoisting ---------------------------------------------------------------------
@@ -263,6 +290,7 @@ def stage_standards(c: _Compilation) -> StandardsIR:
     rules: list[StandardsRuleIR] = []
     if st.blacklist:
         cond = InList(FieldRef("customer.id", FieldType.TEXT, False), tuple(sorted(st.blacklist)), False)
+        c.rule_paths["standards.blacklist"] = ("standards", "blacklist")
         rules.append(StandardsRuleIR("standards.blacklist", cond, "BLACKLISTED", c.src(("standards", "blacklist"))))
     if st.min_grade is not None and st.min_grade in grades:
         worse = tuple(grades[grades.index(st.min_grade) + 1 :])
@@ -283,6 +311,7 @@ def stage_standards(c: _Compilation) -> StandardsIR:
     for i, r in enumerate(st.rules):
         parsed = _condition(c, r.when, "assess", ("standards", "rules", i, "when"))
         if parsed is not None:
+            c.rule_paths[f"standards.rules.{r.id}"] = ("standards", "rules", i, "when")
             rules.append(StandardsRuleIR(f"standards.rules.{r.id}", parsed, r.reason, c.src(("standards", "rules", i))))
     return StandardsIR(tuple(rules), st.min_grade, frozenset(st.blacklist))
 
@@ -339,6 +368,7 @@ def stage_order_rules(c: _Compilation) -> OrderRulesIR:
     for i, r in enumerate(o.rules):
         parsed = _condition(c, r.when, "order", ("order_rules", "rules", i, "when"))
         if parsed is not None:
+            c.rule_paths[f"order_rules.{r.id}"] = ("order_rules", "rules", i, "when")
             src = c.src(("order_rules", "rules", i))
             rules.append(OrderRuleIR(f"order_rules.{r.id}", parsed, r.then.outcome, r.then.reason, src))
     return OrderRulesIR(
@@ -418,6 +448,42 @@ def stage_rule_tables(c: _Compilation) -> RuleTables:
     return RuleTables(MappingProxyType(tables))
 
 
+def engine_size(tables: Mapping[str, RuleTable]) -> EngineSize:
+    """How many durable rules and conditions the tables expand to, counted without the engine."""
+    sizes = [size for table in tables.values() for size in rule_sizes(table.rules)]
+    largest = max(sizes, key=lambda size: size.conditions, default=None)
+    return EngineSize(sum(size.engine_rules for size in sizes), sum(size.conditions for size in sizes), largest)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'s' * (number != 1)}"
+
+
+def stage_engine_budget(c: _Compilation) -> EngineSize:
+    """Refuse a policy that expands beyond ``max_conditions`` before any matcher is built.
+
+    durable-rules keeps each ruleset's memory for the life of the process, and a short text can
+    expand a lot: every value of a top-level ``in [...]`` is an engine rule of its own. The
+    issue names the rule that expands the most, where its condition is written.
+    """
+    size = engine_size(c.get(RuleTables).tables)
+    if size.conditions <= c.max_conditions or size.largest is None:
+        return size
+    rule = size.largest
+    message = (
+        f"the policy expands to {size.conditions:,} conditions in the rules engine, more than the "
+        f"{c.max_conditions:,} one policy may hold (the engine never returns their memory); "
+        f"'{rule.rule.id}' expands the most: {_count(rule.engine_rules, 'engine rule')} with "
+        f"{_count(rule.conditions, 'condition')} "
+        "(each value of an 'in [...]' list and each alternative of an 'or' at the top of a condition "
+        "is an engine rule of its own)"
+    )
+    path = c.rule_paths.get(rule.rule.id)
+    if path is None:  # a rule the compiler generates (grades, ladders): located by its source
+        raise CapacityError([rule.rule.source.issue((rule.rule.id,), message, "expansion_too_large")])
+    raise CapacityError([c.src(path).issue(path, message, "expansion_too_large")])
+
+
 def stage_matchers(c: _Compilation) -> RulesetSet:
     """The rulesets of the tables, named by the source as written (durable-rules never replaces a
     ruleset: a reformatted copy of a policy gets its own, and its traces cite its own lines)."""
@@ -437,6 +503,7 @@ STAGES: tuple[Stage, ...] = (
     stage_ladders,
     # Order matters from here: the tables read every condition parsed above, the matchers the tables.
     stage_rule_tables,
+    stage_engine_budget,  # before any matcher: a refused policy registers nothing
     stage_matchers,
 )
 
@@ -453,9 +520,16 @@ def _source_key(loaded: LoadedPolicyLike, sha: str) -> str:
     return hashlib.sha256(f"{sha}\0{loaded.file}\0{loaded.text}".encode()).hexdigest()
 
 
-def compile_policy(loaded: LoadedPolicyLike, *, factory: MatcherFactory = durable_matcher) -> CompiledPolicy:
-    """Run every stage in order; every problem found, located, in one CompileError."""
-    c = _Compilation(loaded, factory)
+def compile_policy(
+    loaded: LoadedPolicyLike, *, factory: MatcherFactory = durable_matcher, max_conditions: int = MAX_ENGINE_CONDITIONS
+) -> CompiledPolicy:
+    """Run every stage in order; every problem found, located, in one CompileError.
+
+    ``factory`` builds the matchers: ``durable_matcher`` registers durable rulesets (only for
+    versions that decide live requests), ``twin_matcher`` is the same without registering,
+    ``python_matcher`` the batch path. ``max_conditions`` bounds what the policy may expand to.
+    """
+    c = _Compilation(loaded, factory, max_conditions)
     for stage in STAGES:
         c.put(stage(c))
     if c.issues:

@@ -6,7 +6,8 @@ Hierarchy::
     ├── CompileError                a validated policy could not be compiled; ``issues`` locates
     │   │                           every problem (file:line:col, rule, code) like policy issues
     │   └── CapacityError           a policy exceeds what durable-rules can hold safely
-    │                               (rules per node, properties per fact, nesting)
+    │                               (rules per node, properties per fact, nesting) or what one
+    │                               policy may expand to in it (memory never returned)
     ├── ConditionError              a condition tree no evaluator can compile (a compiler defect:
     │                               validation admits none); the caller locates it in a CompileError
     ├── InputInvalid                a decision input does not fit its request model; ``errors``
@@ -92,10 +93,10 @@ class CompileError(EngineError):
 
 
 class CapacityError(CompileError):
-    """A policy is larger than durable-rules can safely hold (it would hang or crash)."""
+    """A policy is larger than durable-rules can safely hold (it would hang or crash, or hold too much memory)."""
 
     code = "policy_too_large"
-    CODES: ClassVar[tuple[str, ...]] = ("policy_too_large", "condition_too_complex")
+    CODES: ClassVar[tuple[str, ...]] = ("policy_too_large", "condition_too_complex", "expansion_too_large")
 
 
 class ConditionError(EngineError):

@@ -46,6 +46,12 @@ there) is guarded; every guard has a regression test in ``tests/unit/engine/test
     time, the rule and its source. After an engine error in a match the ruleset refuses further
     calls (code ``rules_engine_unavailable``): durable's heap may be corrupt; recycle the worker.
 11. Timers: never used (time is data). 12. ``post_batch``/``assert_events``: never used.
+13. Memory and compile time of a ruleset are never returned: ``rule_sizes`` counts what rules
+    expand to without the engine (the compiler refuses a policy beyond its budget before any
+    ruleset is built); ``plan_ruleset`` does everything of a build but registering, so a
+    plain-Python twin (``engine.matchers.twin_matcher``) refuses what a build would refuse and,
+    through ``FactCheck``, the inputs ``match`` would refuse; ``engine_ruleset_count`` tells how
+    many durable rulesets the process holds.
 """
 
 from __future__ import annotations
@@ -68,7 +74,17 @@ from engine.ir import Fact, RuleSpec, SourceRef
 from policy.errors import Issue
 from policy.expressions import And, Arith, Compare, Condition, FieldRef, InList, IsMissing, Literal, Not, Or
 
-__all__ = ["SCALE", "Ruleset", "build_ruleset"]
+__all__ = [
+    "SCALE",
+    "FactCheck",
+    "RuleSize",
+    "Ruleset",
+    "RulesetPlan",
+    "build_ruleset",
+    "engine_ruleset_count",
+    "plan_ruleset",
+    "rule_sizes",
+]
 
 SCALE = 10_000  # numbers reach the engine as integers in units of 1/SCALE
 MAX_SCALED = 10**18  # int64 holds 9.2 * 10**18; durable compares int64 exactly
@@ -603,6 +619,12 @@ def _translate(exc: BaseException, ruleset: str, rule: RuleSpec | None = None) -
 
 _REGISTRY: dict[str, Ruleset] = {}
 _REGISTRY_LOCK = threading.Lock()
+_engine_rulesets = 0  # internal durable rulesets alive in the C engine (changed under _REGISTRY_LOCK)
+
+
+def engine_ruleset_count() -> int:
+    """How many durable rulesets this process holds (the internal chunks included); none is ever freed."""
+    return _engine_rulesets
 
 
 def build_ruleset(name: str, rules: Sequence[RuleSpec]) -> Ruleset:
@@ -616,7 +638,7 @@ def build_ruleset(name: str, rules: Sequence[RuleSpec]) -> Ruleset:
             where = specs[0].source if specs else SourceRef(name, 1)
             message = f"ruleset '{name}' already exists with other rules (rulesets cannot be replaced)"
             raise CompileError([where.issue((name,), message, "ruleset_conflict")])
-        ruleset = _build(name, specs)
+        ruleset = _register(plan_ruleset(name, specs))
         _REGISTRY[name] = ruleset
         return ruleset
 
@@ -625,20 +647,107 @@ def _identity(rules: tuple[RuleSpec, ...]) -> list[tuple[str, Condition, SourceR
     return [(rule.id, rule.condition, rule.source) for rule in rules]
 
 
-def _build(name: str, specs: tuple[RuleSpec, ...]) -> Ruleset:
+@dataclass(frozen=True)
+class RulesetPlan:
+    """A ruleset as durable-rules would hold it, checked against every limit known before the engine
+    is called (trap 9 and the rule sizes); registering it is the only step left."""
+
+    name: str
+    rules: tuple[RuleSpec, ...]
+    fields: tuple[_Field, ...]
+    groups: tuple[tuple[_DurableRule, ...], ...]
+
+    def fact_check(self) -> FactCheck:
+        """What ``Ruleset.match`` refuses in a fact before matching, without the engine."""
+        return FactCheck(self.fields)
+
+
+class FactCheck:
+    """Refuses the values of a fact the engine cannot hold, as ``Ruleset.match`` does before matching.
+
+    The same fields in the same order, through the same encoders: the same ``InputError`` (code,
+    field, message) for the same fact. A plain-Python twin calls it so that it refuses exactly
+    what durable-rules refuses (numbers beyond 10^14, texts over 1,000 characters, wrong types).
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: tuple[_Field, ...]) -> None:
+        self._fields = fields
+
+    def __call__(self, fact: Fact) -> None:
+        get = fact.get
+        for field in self._fields:
+            value = get(field.path)
+            if value is not None:
+                field.fragment(value)
+
+
+def plan_ruleset(name: str, rules: Sequence[RuleSpec]) -> RulesetPlan:
+    """Everything of building a ruleset but registering it: compile, check the sizes, pack the chunks.
+
+    Raises what :func:`build_ruleset` raises for these rules (``CompileError``, ``CapacityError``),
+    except failures of the engine itself; registers nothing.
+    """
+    specs = tuple(rules)
     compiler = _Compiler()
     durable_rules = _compile_rules(compiler, specs)
-    fields = tuple(compiler.fields.values())
     groups = _pack(durable_rules, specs)
+    return RulesetPlan(name, specs, tuple(compiler.fields.values()), tuple(tuple(group) for group in groups))
+
+
+def _register(plan: RulesetPlan) -> Ruleset:
+    global _engine_rulesets
     chunks: list[_Chunk] = []
     try:
-        for group in groups:
-            chunks.append(_create_chunk(name, group, fields, specs, whole=len(groups) == 1))
+        for group in plan.groups:
+            chunks.append(_create_chunk(plan.name, group, plan.fields, plan.rules, whole=len(plan.groups) == 1))
+            _engine_rulesets += 1
     except BaseException:
         for chunk in chunks:  # nothing half-built stays in the engine
             _engine.delete_ruleset(chunk.handle)
+            _engine_rulesets -= 1
         raise
-    return Ruleset(name, specs, fields, chunks)
+    return Ruleset(plan.name, plan.rules, plan.fields, chunks)
+
+
+# --- what a rule costs the engine ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleSize:
+    """What one rule becomes in durable-rules, which never returns the memory of a ruleset.
+
+    ``engine_rules``: one per top-level alternative of the condition (each value of a top-level
+    ``in [...]``, each side of a top-level ``or``, after ``not`` is pushed down); ``conditions``:
+    the tests those rules hold, the discriminator of each included (so at least ``engine_rules``).
+    """
+
+    rule: RuleSpec
+    engine_rules: int
+    conditions: int
+
+
+def rule_sizes(rules: Sequence[RuleSpec]) -> list[RuleSize]:
+    """The size of each rule, exactly as :func:`build_ruleset` would expand it, without the engine
+    and without building the patterns (a rule that does not compile is left out: building it
+    reports the problem with its location)."""
+    sizes: list[RuleSize] = []
+    for spec in rules:
+        try:
+            root = _Compiler()._nnf(spec.condition, negate=False)
+        except _Problem:
+            continue
+        alternatives = root.items if isinstance(root, _Any) else (root,)
+        sizes.append(RuleSize(spec, len(alternatives), sum(1 + _tests(item) for item in alternatives)))
+    return sizes
+
+
+def _tests(node: _Node) -> int:
+    """The tests ``node`` puts in a pattern (a field-to-field comparison is two: see ``_conjuncts``)."""
+    if isinstance(node, _All | _Any):
+        return sum(_tests(item) for item in node.items)
+    return 2 if isinstance(node, _Ref) else 1
 
 
 def _compile_rules(compiler: _Compiler, specs: tuple[RuleSpec, ...]) -> list[_DurableRule]:
@@ -695,7 +804,7 @@ def _pack(durable_rules: list[_DurableRule], specs: tuple[RuleSpec, ...]) -> lis
 
 
 def _create_chunk(
-    name: str, group: list[_DurableRule], fields: tuple[_Field, ...], specs: tuple[RuleSpec, ...], *, whole: bool
+    name: str, group: Sequence[_DurableRule], fields: tuple[_Field, ...], specs: tuple[RuleSpec, ...], *, whole: bool
 ) -> _Chunk:
     definition = _definition(group)
     try:
@@ -717,7 +826,7 @@ def _definition(group: Sequence[_DurableRule]) -> str:
     return json.dumps(rules, ensure_ascii=True)
 
 
-def _find_culprit(group: list[_DurableRule]) -> _DurableRule | None:
+def _find_culprit(group: Sequence[_DurableRule]) -> _DurableRule | None:
     """The first rule the engine refuses on its own (only called after a failure)."""
     for rule in group:
         try:

@@ -36,10 +36,11 @@ from policy.loader import load_document
 
 __all__ = [
     "MINIMAL_POLICY_FILE",
-    "PUBLIC_ADDRESS",
+    "expanding_policy_yaml",
     "FakeResolver",
     "minimal_policy_dict",
     "minimal_policy_yaml",
+    "PUBLIC_ADDRESS",
     "recording_sender",
     "simulation_summary",
     "webhook_targets",
@@ -216,6 +217,25 @@ def minimal_policy_yaml() -> str:
 def minimal_policy_dict() -> dict[str, Any]:
     """The minimal policy as plain data (a fresh copy each call: edit it freely)."""
     return load_document(_MINIMAL_POLICY_YAML, MINIMAL_POLICY_FILE).data
+
+
+def expanding_policy_yaml(rules: int = 392, values: int = 190, *, version: str = "1") -> str:
+    """The minimal policy with ``rules`` more order rules, each ``customer.id in [<values> ids]``.
+
+    The defaults are the policy of issue 12: within every validation limit (392 + 3 order rules of
+    400, conditions of 1,917 characters of 2,000; 808 kB of text), it expands to 74,480 engine
+    rules (one per listed id), which took 8-9 s and kept +570 MB for good on durable-rules.
+    """
+    generated = []
+    for rule in range(rules):
+        ids = ", ".join(f'"C{rule * values + index:05d}"' for index in range(values))
+        generated.append(
+            f"    - id: watched_{rule}\n      when: 'customer.id in [{ids}]'\n"
+            "      then:\n        outcome: hold\n        reason: WATCHED\n"
+        )
+    marker = "  rules:\n    - id: blacklisted\n"
+    text = _MINIMAL_POLICY_YAML.replace(marker, "  rules:\n" + "".join(generated) + "    - id: blacklisted\n", 1)
+    return text.replace('  version: "1"\n', f'  version: "{version}"\n', 1)
 
 
 # --- simulations ----------------------------------------------------------------------------

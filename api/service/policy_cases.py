@@ -3,6 +3,10 @@
 The use cases the CLI's ``test`` and ``decide`` commands call, and the runner that makes
 publishing a policy (API, CLI, the first start) run its cases first: a policy whose cases fail is
 never stored.
+
+None of them decides a live request, so every policy here is compiled onto the plain-Python twin
+(``engine.matchers.twin_matcher``): the same compile errors and the same answers as durable-rules,
+whose rulesets are never freed, without registering any.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from engine.compiler import compile_policy
 from engine.decide import Decision, decide
 from engine.errors import CompileError, EngineError
 from engine.ir import CompiledPolicy
+from engine.matchers import twin_matcher
 from policy.errors import Issue, PolicyInvalid
-from policy.validate import LoadedPolicy, load_policy
+from policy.validate import FileReport, LoadedPolicy, load_policy, validate_file
 
 __all__ = [
     "CasesReport",
@@ -35,6 +40,7 @@ __all__ = [
     "run_cases_beside",
     "run_cases_file",
     "run_cases_for",
+    "validate_policy_file",
 ]
 
 
@@ -62,11 +68,25 @@ def read_json_file(path: Path) -> Any:
 def compile_text(text: str, file: str) -> tuple[LoadedPolicy, CompiledPolicy]:
     """Validate and compile policy text (raises PolicyInvalid or CompileError with every problem)."""
     loaded = load_policy(text, file)
-    return loaded, compile_policy(loaded)
+    return loaded, compile_policy(loaded, factory=twin_matcher)
 
 
 def compile_file(path: Path) -> tuple[LoadedPolicy, CompiledPolicy]:
     return compile_text(read_text(path), str(path))
+
+
+def validate_policy_file(path: Path) -> FileReport:
+    """Validate a policy file, then compile it (registering nothing): what the engine refuses, such as a
+    policy expanding beyond its budget (``expansion_too_large``), is reported like validation's issues.
+    OSError if the file cannot be read."""
+    report = validate_file(path)
+    if report.loaded is None:
+        return report
+    try:
+        compile_policy(report.loaded, factory=twin_matcher)
+    except CompileError as error:
+        return FileReport(report.file, None, tuple(error.issues))
+    return report
 
 
 def decide_file(kind: str, policy: Path, input_file: Path) -> Decision[Any, Any]:
@@ -127,7 +147,7 @@ def cases_beside(policy_path: Path) -> Path | None:
 def _failing_cases(loaded: LoadedPolicy, cases_text: str, cases_file: str) -> list[str]:
     """One message per case of ``cases_text`` that fails on the policy (or per problem running them)."""
     try:
-        report = run_cases_for(compile_policy(loaded), cases_text, cases_file, loaded.file)
+        report = run_cases_for(compile_policy(loaded, factory=twin_matcher), cases_text, cases_file, loaded.file)
     except PolicyInvalid as invalid:
         return [str(issue) for issue in invalid.issues]
     except CompileError as error:

@@ -11,6 +11,17 @@ A decision request names its version in one of two ways:
   one, since publishing and deciding are different roles), by replay always (it writes nothing,
   and "what would this draft change" is the question an approver asks).
 
+**Memory.** durable-rules never returns a ruleset's memory (up to ~40 MB for the largest policy
+``engine.compiler.MAX_ENGINE_CONDITIONS`` lets through, ~2 MB for the shipped one), so only
+versions that decide live requests get durable rulesets, and at most ``max_live_versions`` of
+them per process (``CREDITPOLICY_MAX_LIVE_VERSIONS``); one of those is kept for versions found in
+force by ``as_of``, so pinned old versions cannot take every slot. Everything else is evaluated
+by the plain-Python twin of the same rules (``engine.matchers.twin_matcher``: the same plan,
+the same input checks, answers proven equal by the differential tests), which registers nothing
+and is freed with the cache (the ``twin_cache`` most recently used): drafts, replays, and the
+versions past the budget, each with a warning in the log (restarting the worker gives the
+version in force its durable rulesets again).
+
 The timeline of a policy's active versions is read from the database at most once per
 ``timeline_ttl`` seconds (1 s by default): reading every version's source text for every
 decision would cost more than the decision. Changes made through this process's API are seen at
@@ -21,8 +32,10 @@ another worker) within the TTL.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
+from collections import OrderedDict
 
 from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
@@ -31,21 +44,36 @@ from api.service import versions
 from engine.compiler import compile_policy
 from engine.errors import EngineError
 from engine.ir import CompiledPolicy
+from engine.matchers import MatcherFactory, durable_matcher, twin_matcher
 from policy.errors import PolicyInvalid
 from policy.validate import load_policy
 
-__all__ = ["DEFAULT_POLICY_ID", "PolicyRegistry"]
+__all__ = ["DEFAULT_MAX_LIVE_VERSIONS", "DEFAULT_POLICY_ID", "PolicyRegistry"]
+
+log = logging.getLogger("creditpolicy")
 
 DEFAULT_POLICY_ID = "standard"
+DEFAULT_MAX_LIVE_VERSIONS = 4  # the version in force, the next one, two pinned: ≤ ~160 MB at worst
+TWIN_CACHE = 8  # plain-Python twins are freed when dropped: at most ~12 MB each
 
 
 class PolicyRegistry:
     """Compiled policies keyed by sha256; a version's stored source is compiled on first use only."""
 
-    def __init__(self, default_policy_id: str = DEFAULT_POLICY_ID, *, timeline_ttl: float = 1.0) -> None:
+    def __init__(
+        self,
+        default_policy_id: str = DEFAULT_POLICY_ID,
+        *,
+        timeline_ttl: float = 1.0,
+        max_live_versions: int = DEFAULT_MAX_LIVE_VERSIONS,
+        twin_cache: int = TWIN_CACHE,
+    ) -> None:
         self.default_policy_id = default_policy_id
         self.timeline_ttl = timeline_ttl
-        self._compiled: dict[str, CompiledPolicy] = {}
+        self.max_live_versions = max_live_versions
+        self.twin_cache = twin_cache
+        self._compiled: dict[str, CompiledPolicy] = {}  # on durable-rules: never freed
+        self._twins: OrderedDict[str, CompiledPolicy] = OrderedDict()
         self._timelines: dict[str, tuple[float, list[versions.InForce]]] = {}
         self._lock = threading.Lock()
 
@@ -65,23 +93,68 @@ class PolicyRegistry:
         self._timelines[policy_id] = (now, periods)
         return periods
 
-    def compiled(self, version: VersionRecord) -> CompiledPolicy:
-        """The compiled form of a stored version (compiled from its source text once per process)."""
+    def compiled(self, version: VersionRecord, *, in_force: bool = False) -> CompiledPolicy:
+        """The compiled form that decides a live request under ``version`` (compiled once per process).
+
+        durable-rules for an approved, active or retired version while this process holds fewer
+        than ``max_live_versions`` of them (the last slot only for a version ``in_force``, found by
+        ``as_of``); a draft, or a version past the budget, gets the plain-Python twin.
+        """
         hit = self._compiled.get(version.sha256)
         if hit is not None:
             return hit
         # Compiling takes tens of milliseconds: one thread compiles, the others wait for it.
         with self._lock:
             hit = self._compiled.get(version.sha256)
-            if hit is None:
-                hit = self._compile(version)
+            if hit is not None:
+                return hit
+            live = version.status != "draft"
+            reserved = 0 if in_force else 1  # the last slot waits for a version found in force
+            if live and len(self._compiled) < self.max_live_versions - reserved:
+                hit = self._compile(version, durable_matcher)
                 self._compiled[version.sha256] = hit
+                return hit
+            return self._twin(version, past_budget=live)
+
+    def offline(self, version: VersionRecord) -> CompiledPolicy:
+        """``version`` compiled for work that decides no live request (a replay, a case's release
+        terms): the live form if this process holds it, else the twin; never registers a ruleset."""
+        hit = self._compiled.get(version.sha256)
+        if hit is not None:
+            return hit
+        with self._lock:
+            return self._twin(version, past_budget=False)
+
+    def _twin(self, version: VersionRecord, *, past_budget: bool) -> CompiledPolicy:
+        """The plain-Python twin of ``version``, from the cache of recent ones (under ``_lock``)."""
+        hit = self._twins.get(version.sha256)
+        if hit is None:
+            hit = self._twins[version.sha256] = self._compile(version, twin_matcher)
+            if past_budget:
+                log.warning(
+                    "policy %s %s (%s) decides on its plain-Python twin (same answers): this process holds %d "
+                    "versions on durable-rules, whose memory is never returned (CREDITPOLICY_MAX_LIVE_VERSIONS=%d, "
+                    "the last slot kept for a version in force); restarting the worker frees them",
+                    version.policy_id,
+                    version.label,
+                    version.sha256[:12],
+                    len(self._compiled),
+                    self.max_live_versions,
+                )
+            while len(self._twins) > self.twin_cache:
+                self._twins.popitem(last=False)
+        else:
+            self._twins.move_to_end(version.sha256)
         return hit
 
+    def live_versions(self) -> int:
+        """How many versions this process holds on durable-rules (at most ``max_live_versions``)."""
+        return len(self._compiled)
+
     @staticmethod
-    def _compile(version: VersionRecord) -> CompiledPolicy:
+    def _compile(version: VersionRecord, factory: MatcherFactory) -> CompiledPolicy:
         try:
-            compiled = compile_policy(load_policy(version.source_text, version.source_file))
+            compiled = compile_policy(load_policy(version.source_text, version.source_file), factory=factory)
         except (PolicyInvalid, EngineError) as exc:
             raise VersionUnusable(
                 f"policy {version.policy_id} {version.label} ({version.sha256[:12]}) does not compile: {exc}"
@@ -128,8 +201,8 @@ class PolicyRegistry:
     ) -> tuple[VersionRecord, CompiledPolicy]:
         """The deciding version and its compiled form."""
         version = self.version(uow, policy_id, as_of, pinned, allow_draft=allow_draft)
-        return version, self.compiled(version)
+        return version, self.compiled(version, in_force=pinned is None)
 
     def loaded(self) -> list[CompiledPolicy]:
-        """The compiled policies held, in no particular order."""
+        """The compiled policies held on durable-rules, in no particular order."""
         return list(self._compiled.values())

@@ -8,9 +8,12 @@ Lifecycle::
 
 Rules, all enforced here and recorded as lifecycle events (who, when, what, why):
 
-* **Publish** validates the policy and runs its test cases; any problem refuses it and nothing is
-  stored. The same content (same canonical sha256) again is a no-op returning the stored version;
-  the same policy id and label with other content is refused (``version_label_taken``).
+* **Publish** validates the policy, compiles it (onto the plain-Python twin: a draft registers
+  no durable ruleset) and runs its test cases; any problem refuses it and nothing is stored, so
+  what the engine would refuse (a policy expanding beyond ``engine.compiler.MAX_ENGINE_CONDITIONS``,
+  a rule too large for durable-rules) is refused before it can be approved. The same content
+  (same canonical sha256) again is a no-op returning the stored version; the same policy id and
+  label with other content is refused (``version_label_taken``).
 * **Approve** moves a draft to approved; the approver must be neither the key that published it
   nor the author named in the file (``four_eyes``).
 * **Timeline.** The active versions of a policy form a timeline ordered by ``effective_from``:
@@ -42,7 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,7 +63,10 @@ from api.errors import (
     VersionLabelTaken,
     VersionNotFound,
 )
-from policy.errors import PolicyInvalid
+from engine.compiler import compile_policy
+from engine.errors import CompileError
+from engine.matchers import twin_matcher
+from policy.errors import Issue, PolicyInvalid
 from policy.validate import LoadedPolicy, load_policy
 from policy.versioning import canonical_json, content_hash
 
@@ -129,6 +135,15 @@ def _file(value: str) -> str:
     return file
 
 
+def _invalid(file: str, issues: Sequence[Issue]) -> PublishRefused:
+    count = len(issues)
+    return PublishRefused(
+        f"{file}: the policy has {count} problem{'s' * (count != 1)}; nothing was stored",
+        code="policy_invalid",
+        issues=[issue.to_dict() for issue in issues],
+    )
+
+
 def publish(
     uow: AbstractUnitOfWork, text: str, file: str, actor: str, run_cases: RunCases
 ) -> tuple[VersionRecord, bool]:
@@ -136,13 +151,9 @@ def publish(
     actor, file = _actor(actor), _file(file)
     try:
         loaded = load_policy(text, file)
-    except PolicyInvalid as invalid:
-        count = len(invalid.issues)
-        raise PublishRefused(
-            f"{file}: the policy has {count} problem{'s' * (count != 1)}; nothing was stored",
-            code="policy_invalid",
-            issues=[issue.to_dict() for issue in invalid.issues],
-        ) from None
+        compile_policy(loaded, factory=twin_matcher)
+    except (PolicyInvalid, CompileError) as invalid:
+        raise _invalid(file, invalid.issues) from None
     sha256 = content_hash(loaded.policy)
     existing = uow.versions.get_by_sha256(sha256)
     if existing is not None:

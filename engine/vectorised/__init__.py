@@ -16,9 +16,10 @@ Int128; a division written in a condition), that value alone is computed row by 
 engine's own Decimal code (:mod:`engine.vectorised.fallback`). On the shipped policy no row needs
 it (``bench/vectorised.py`` counts them).
 
-A ``VectorisedPolicy`` follows the compiled policy it is given: built on a durable-rules policy it
-also refuses, as ``value_out_of_range``, the numbers beyond what durable-rules holds (10^14) that
-a rule reads; built on the plain-Python twin it does not, like the twin.
+A ``VectorisedPolicy`` follows the compiled policy it is given: built on a durable-rules policy (or
+its ``twin_matcher`` twin, which refuses what durable-rules refuses) it also refuses, as
+``value_out_of_range``, the numbers beyond what durable-rules holds (10^14) that a rule reads;
+built on the batch matchers (``python_matcher``) it does not, like them.
 
 The equality is proven by a differential property test over generated policies and requests
 (``tests/property/test_vectorised_differential.py``) and by the shipped policy's cases.

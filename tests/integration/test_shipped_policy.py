@@ -21,6 +21,7 @@ from engine.compiler import compile_policy, python_twin
 from engine.decide import canonical_json, decide
 from engine.errors import EngineError
 from engine.ir import CompiledPolicy
+from engine.rules_adapter import engine_ruleset_count
 from policy.validate import LoadedPolicy, load_policy
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -131,3 +132,23 @@ def test_cli_refuses_a_path_that_does_not_exist(tmp_path: Path) -> None:
     result = _run_cli("test", str(tmp_path / "no-such-rules"))
     assert result.exit_code == 2
     assert "no such file or directory" in result.output
+
+
+def test_cli_test_and_decide_register_no_ruleset(tmp_path: Path) -> None:
+    """Neither command decides a live request: they compile onto the plain-Python twin (durable-rules
+    would keep the rulesets of every file they are given for the life of the process)."""
+    text = POLICY_FILE.read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "2026.1-local"', 1)
+    (tmp_path / POLICY_FILE.name).write_text(text, encoding="utf-8")
+    shutil.copy(CASES_FILE, tmp_path / CASES_FILE.name)
+    order = tmp_path / "order.json"
+    order.write_text(
+        '{"customer": {"id": "C-1", "grade": "A", "limit": "1000.00"}, '
+        '"order": {"id": "SO-1", "amount": "2000.00", "currency": "CNY"}, "as_of": "2026-06-30"}',
+        encoding="utf-8",
+    )
+    before = engine_ruleset_count()
+    tested = _run_cli("test", str(tmp_path))
+    decided = _run_cli("decide", "order", "--policy", str(tmp_path / POLICY_FILE.name), "--input", str(order))
+    assert (tested.exit_code, decided.exit_code) == (0, 0), tested.output + decided.output
+    assert '"outcome": "hold"' in decided.output
+    assert engine_ruleset_count() == before

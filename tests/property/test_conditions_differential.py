@@ -1,9 +1,12 @@
-"""The durable-rules path (engine.rules_adapter) and the Python path (engine.conditions) agree.
+"""The durable-rules path (engine.rules_adapter) and the Python paths (engine.conditions) agree.
 
 Random conditions over typed fields (numbers incl. optional and computed, yes/no, text, grades;
 fields named like durable's reserved keys) against random facts (decimals with at most 4 places,
 boundary-equal values, absent values): ``Ruleset.match`` must list exactly the rules whose Python
-predicate holds.
+predicate holds, and the plain-Python twin (``engine.matchers.twin_matcher``, which drafts,
+replays and versions past the live budget decide on) must answer exactly as the ruleset does,
+refusals of values the engine cannot hold included. What a rule costs the engine
+(``rules_adapter.rule_sizes``, which the policy budget counts) is what the ruleset is built from.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from engine.conditions import compile_predicate, evaluate
-from engine.errors import CapacityError
-from engine.ir import FactValue, RuleSpec, SourceRef
-from engine.rules_adapter import build_ruleset
+from engine.errors import CapacityError, EngineError
+from engine.ir import Fact, FactValue, Matcher, RuleSpec, SourceRef
+from engine.matchers import twin_matcher
+from engine.rules_adapter import build_ruleset, plan_ruleset, rule_sizes
 from policy.expressions import And, Compare, Condition, FieldRef, InList, IsMissing, Literal, Not, Or
 from policy.fields import FieldType
 
@@ -128,6 +132,73 @@ def test_durable_rules_and_python_agree(
         tuple(rule.id for rule, holds in zip(rules, predicates, strict=True) if holds(fact)) for fact in fact_list
     ]
     assert ruleset.match(fact_list) == expected
+    assert twin_matcher(ruleset.name, rules).match(fact_list) == expected
     for rule in rules:
         for fact in fact_list:
             assert evaluate(rule.condition, fact) == compile_predicate(rule.condition)(fact)
+
+
+def _tests(item: object) -> int:
+    """The tests in a durable pattern: every object but the $and/$or joining them."""
+    if isinstance(item, list):
+        return sum(_tests(sub) for sub in item)
+    assert isinstance(item, dict)
+    ((op, body),) = item.items()
+    return _tests(body) if op in ("$and", "$or") else 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(conditions, min_size=1, max_size=5))
+def test_the_size_counted_for_the_budget_is_the_size_built(rule_conditions: list[Condition]) -> None:
+    rules = [RuleSpec(f"rule{i}", c, SourceRef("generated", i)) for i, c in enumerate(rule_conditions)]
+    try:
+        plan = plan_ruleset("sizes", rules)
+    except CapacityError:
+        reject()
+    built = [rule for group in plan.groups for rule in group]
+    counted = [(size.engine_rules, size.conditions) for size in rule_sizes(rules)]
+    assert counted == [
+        (len(mine), sum(_tests(rule.pattern) for rule in mine))
+        for mine in ([rule for rule in built if rule.position == position] for position in range(len(rules)))
+    ]
+
+
+# Values the engine cannot hold, or of the wrong type, next to good ones.
+WILD: dict[FieldType, st.SearchStrategy[Any]] = {
+    kind: st.one_of(
+        values,
+        st.sampled_from([Decimal("1E+15"), Decimal("-123456789012345.5"), Decimal("0.00001"), Decimal("NaN")]),
+        st.sampled_from(["x" * 1001, "12", True, 3]),
+    )
+    for kind, values in VALUES.items()
+}
+
+
+@st.composite
+def wild_facts(draw: st.DrawFn) -> dict[str, FactValue]:
+    fact: dict[str, FactValue] = {}
+    for field in ALL_FIELDS:
+        if draw(st.booleans()):
+            fact[field.path] = draw(WILD[field.type])
+    return fact
+
+
+def _outcome(matcher: Matcher, facts: list[Fact]) -> object:
+    try:
+        return matcher.match(facts)
+    except EngineError as error:
+        return (type(error).__name__, error.code, error.message)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(conditions, min_size=1, max_size=3), st.lists(wild_facts(), min_size=1, max_size=3))
+def test_the_twin_refuses_exactly_what_durable_rules_refuses(
+    rule_conditions: list[Condition], fact_list: list[dict[str, FactValue]]
+) -> None:
+    rules = [RuleSpec(f"rule{i}", c, SourceRef("generated", i)) for i, c in enumerate(rule_conditions)]
+    try:
+        ruleset = build_ruleset(f"wild-{next(_names)}-{uuid.uuid4().hex}", rules)
+    except CapacityError:
+        reject()
+    facts: list[Fact] = list(fact_list)
+    assert _outcome(twin_matcher(ruleset.name, rules), facts) == _outcome(ruleset, facts)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from api.service.policy_cases import validate_policy_file
 from policy.jsonschema import policy_json_schema
-from policy.validate import validate_file
 
 __all__ = ["register", "schema_command", "validate_command"]
 
@@ -16,13 +16,14 @@ __all__ = ["register", "schema_command", "validate_command"]
 def validate_command(
     files: list[Path] = typer.Argument(..., metavar="FILE", help="Policy YAML files to validate."),
 ) -> None:
-    """Validate policy files: every error as `file:line:col path: message [code]`; exit 0 valid, 1 invalid, 2 usage."""
+    """Validate policy files (and what they compile to): every error as `file:line:col path: message [code]`;
+    exit 0 valid, 1 invalid, 2 usage."""
     for file in files:
         if not file.is_file():
             typer.echo(f"error: {file}: {'not a file' if file.exists() else 'no such file'}", err=True)
             raise typer.Exit(2)
     try:
-        reports = [validate_file(file) for file in files]
+        reports = [validate_policy_file(file) for file in files]
     except OSError as error:
         typer.echo(f"error: {error.filename}: {error.strerror}", err=True)
         raise typer.Exit(2) from None

@@ -111,7 +111,7 @@ def create_app(
     """
     settings = settings or get_settings()
     engine = create_db_engine(settings.database_url, echo=settings.database_echo, queue_writers=True)
-    registry = PolicyRegistry(DEFAULT_POLICY_ID)
+    registry = PolicyRegistry(DEFAULT_POLICY_ID, max_live_versions=settings.max_live_versions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,6 +4,10 @@ Under its own version the engine's output must be byte-identical (canonical JSON
 one. Under another version the differences show what that version would have decided; the
 ``/policy`` member, which names the version, is left out of them. A version may be a draft here:
 "what would this draft change" is what an approver asks before approving it.
+
+A replay decides no live request, so it never registers durable rulesets (they are never freed):
+a version this process already holds on durable-rules is replayed on it, any other on its
+plain-Python twin (``PolicyRegistry.offline``), whose answers the differential tests hold equal.
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ def replay(
     new: dict[str, Any] | None = None
     refused: dict[str, str] | None = None
     try:
-        new = decide(registry.compiled(version), record.kind, payload).output()
+        new = decide(registry.offline(version), record.kind, payload).output()
     except EngineError as error:  # the other version refuses the input: that is the difference
         refused = {"code": error.code, "message": error.message}
     found = list(differences(old, new))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,12 @@ from api.adapters.db.memory import InMemoryUnitOfWork, MemoryDatabase
 from api.adapters.group_commit import GroupCommitter
 from api.errors import RefusedField, RequestIdReused
 from api.service import versions
-from api.service.decisions import DecisionResponse, DecisionWriter, decide_and_log
+from api.service.decisions import DecisionResponse, DecisionWriter, decide_and_log, replay
 from api.service.keys import Caller
 from api.service.policy_cases import run_cases_beside
 from api.service.registry import PolicyRegistry
 from engine.errors import InputInvalid
+from engine.rules_adapter import engine_ruleset_count
 from tests.conftest import SHIPPED
 from tests.decision_factories import assess_input, order_input
 
@@ -131,3 +133,27 @@ def test_bodies_no_decision_can_hold_are_refused_before_anything_is_read(store: 
             store.decide("order", body)
         assert refused.value.errors[0]["code"] == code
     assert store.database.decisions == {}
+
+
+def test_replay_against_a_draft_registers_no_ruleset(store: Store) -> None:
+    answer = store.decide("order", order_input(amount="1050000.00"))  # 50,000 over the limit: held
+    draft_text = SHIPPED.read_text(encoding="utf-8").replace('version: "2026.1"', f'version: "{uuid.uuid4().hex}"', 1)
+    draft_text = draft_text.replace("when: credit.available_after < 0", "when: credit.available_after < -100000", 1)
+    with InMemoryUnitOfWork(store.database) as uow:
+        draft, _ = versions.publish(uow, draft_text, "rules/draft.yaml", "author", run_cases_beside)
+    before = engine_ruleset_count()
+    with InMemoryUnitOfWork(store.database) as uow:
+        replayed = replay(uow, store.writer.registry, answer.decision_id, against=draft.sha256)
+    assert engine_ruleset_count() == before  # a draft is replayed on its plain-Python twin
+    assert replayed.replayed_under["sha256"] == draft.sha256 and not replayed.same_version
+    assert {d["pointer"]: d["new"] for d in replayed.differences}["/outcome"] == "approve"
+
+
+def test_replay_under_its_own_version_registers_nothing_in_a_fresh_worker(store: Store) -> None:
+    answer = store.decide("order", order_input())
+    fresh_worker = PolicyRegistry()
+    before = engine_ruleset_count()
+    with InMemoryUnitOfWork(store.database) as uow:
+        replayed = replay(uow, fresh_worker, answer.decision_id)
+    assert replayed.same_version and replayed.matches  # byte for byte, on the twin
+    assert engine_ruleset_count() == before and fresh_worker.live_versions() == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,9 @@ from api.errors import (
 )
 from api.service import versions
 from api.service.registry import PolicyRegistry
+from engine.rules_adapter import engine_ruleset_count
 from policy.validate import LoadedPolicy
+from tests.factories import expanding_policy_yaml
 from tests.integration.policy_texts import broken, policy_text
 
 D = dt.date
@@ -289,3 +292,20 @@ def test_memory_rollback_discards_uncommitted_work(uow: InMemoryUnitOfWork) -> N
         uow.versions.set_status(versions.get_version(uow, "1").id, "active")
     assert statuses(InMemoryUnitOfWork(uow.database)) == {"1": "draft"}
     assert uow.database != MemoryDatabase()
+
+
+def test_a_policy_expanding_beyond_the_engine_budget_is_refused_and_registers_nothing(uow: InMemoryUnitOfWork) -> None:
+    text = expanding_policy_yaml(rules=45, values=100)  # 45 rules x 100 ids: 9,000 engine rules
+    before = engine_ruleset_count()
+    invalid = refused(uow, PublishRefused, versions.publish, uow, text, "wide.yaml", "alice", no_cases)
+    assert invalid.code == "policy_invalid" and isinstance(invalid, PublishRefused)
+    [issue] = [i for i in invalid.issues if i["code"] == "expansion_too_large"]
+    assert (issue["file"], issue["path"]) == ("wide.yaml", "order_rules.rules[0].when")
+    assert "'order_rules.watched_0' expands the most: 100 engine rules" in str(issue["message"])
+    assert engine_ruleset_count() == before
+
+
+def test_publishing_compiles_onto_the_twin_and_registers_nothing(uow: InMemoryUnitOfWork) -> None:
+    before = engine_ruleset_count()
+    record, created = versions.publish(uow, policy_text("1", note=uuid.uuid4().hex), "new.yaml", "alice", no_cases)
+    assert created and record.status == "draft" and engine_ruleset_count() == before

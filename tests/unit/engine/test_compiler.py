@@ -27,6 +27,7 @@ def test_the_stages_run_in_their_order_and_the_tables_come_after_every_condition
         "stage_order_rules",
         "stage_ladders",
         "stage_rule_tables",
+        "stage_engine_budget",
         "stage_matchers",
     ]
 

@@ -558,3 +558,44 @@ def test_compile_problems_are_collected_with_their_sources() -> None:
         ("rules/test.yaml", 2, ("a",), "duplicate_rule_id"),
         ("rules/test.yaml", 3, ("b",), "field_type_conflict"),
     ]
+
+
+# --- trap 13: memory is never returned, so what is registered is counted ------------------------
+
+
+def test_planning_registers_nothing_and_building_counts_every_internal_ruleset() -> None:
+    rules = specs(
+        low="order.amount < 5", high="order.amount > 500", both="order.amount > 1 and exposure.overdue_amount > 1"
+    )
+    before = rules_adapter.engine_ruleset_count()
+    plan = rules_adapter.plan_ruleset("planned", rules)
+    assert rules_adapter.engine_ruleset_count() == before and len(plan.groups) == 1
+    ruleset = build(rules)
+    assert rules_adapter.engine_ruleset_count() == before + ruleset.chunk_count
+    assert build_ruleset(ruleset.name, rules) is ruleset  # the same rules again: nothing more
+    assert rules_adapter.engine_ruleset_count() == before + ruleset.chunk_count
+
+
+def test_a_refused_build_leaves_nothing_registered() -> None:
+    before = rules_adapter.engine_ruleset_count()
+    deep = cond(" and ".join(f"(order.amount > {i} or exposure.overdue_amount > {i})" for i in range(16)))
+    with pytest.raises(CapacityError):
+        build(specs(deep=deep))
+    assert rules_adapter.engine_ruleset_count() == before
+
+
+def test_the_size_of_a_rule_is_one_engine_rule_per_top_level_alternative() -> None:
+    sizes = rules_adapter.rule_sizes(
+        specs(
+            listed='customer.grade in ["A", "B", "C"]',
+            nested='order.amount > 1 and customer.grade in ["A", "B", "C"]',
+            negated="not (order.amount > 1)",
+            fields="order.amount > customer.limit",
+        )
+    )
+    assert [(s.rule.id, s.engine_rules, s.conditions) for s in sizes] == [
+        ("listed", 3, 6),
+        ("nested", 1, 5),
+        ("negated", 2, 4),
+        ("fields", 1, 3),
+    ]

@@ -11,8 +11,9 @@ import typer
 from typer.testing import CliRunner
 
 from api.entrypoints.cli.policy_commands import register
+from engine.rules_adapter import engine_ruleset_count
 from policy.jsonschema import policy_json_schema
-from tests.factories import minimal_policy_yaml
+from tests.factories import expanding_policy_yaml, minimal_policy_yaml
 from tests.unit.policy.support import policy_with
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+) (?P<path>\S+): (?P<message>.+) \[(?P<code>[a-z_]+)\]$")
@@ -48,6 +49,23 @@ def test_an_invalid_file_prints_every_error_one_per_line_and_exits_1(app: typer.
     matches = [LINE.match(line) for line in lines]
     assert all(m is not None and m["file"] == file for m in matches)
     assert sorted(m["code"] for m in matches if m) == ["unknown_step", "weights_sum"]
+
+
+def test_what_the_policy_expands_to_in_the_engine_is_validated_too(app: typer.Typer, tmp_path: Path) -> None:
+    file = write(tmp_path, "wide.yaml", expanding_policy_yaml(rules=45, values=100))
+    before = engine_ruleset_count()
+    result = CliRunner().invoke(app, ["validate", file])
+    assert result.exit_code == 1 and engine_ruleset_count() == before
+    (line,) = result.stdout.splitlines()
+    match = LINE.match(line)
+    assert match is not None and match["code"] == "expansion_too_large"
+    assert (match["file"], match["line"], match["col"], match["path"]) == (
+        file,
+        "116",
+        "7",
+        "order_rules.rules[0].when",
+    )
+    assert "9,072 conditions in the rules engine, more than the 8,000" in match["message"]
 
 
 def test_several_files_are_all_reported(app: typer.Typer, tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def release_case(
     that held it; a larger amount, another currency or a later date is checked afresh. A policy
     reject (a blacklisting, say) is never overridden. `case.released` goes to the webhooks.
     """
-    record = cases.release_case(uow, case_id, caller.name, body.reason or "", compile_version=registry.compiled)
+    record = cases.release_case(uow, case_id, caller.name, body.reason or "", compile_version=registry.offline)
     background.add_task(webhooks.deliver_after_commit, new_uow, sender)
     return _case(record)
 
