@@ -160,7 +160,7 @@ class PublishRefused(InvalidRequest):
     """A policy was not published; ``issues`` holds every problem (dicts with at least code and message)."""
 
     code = "policy_invalid"
-    CODES: ClassVar[tuple[str, ...]] = ("policy_invalid", "policy_tests_failed")
+    CODES: ClassVar[tuple[str, ...]] = ("policy_invalid", "policy_tests_failed", "policy_coverage_too_low")
 
     def __init__(self, message: str, *, code: str, issues: list[dict[str, object]]) -> None:
         super().__init__(message, code=code)

@@ -15,20 +15,21 @@ A cases file (``standard.cases.yaml``)::
 
 ``expect`` is a subset: every key given must be in the output with an equal value (numbers
 compare as decimals, so ``0.02`` matches ``"0.0200"``); lists must have the same length and
-match element by element. Running the cases also measures *coverage*: which rules, grade bands,
-limit methods, caps, discount tiers and ladder steps of the policy some case exercised.
+match element by element. Each outcome carries the elements of the policy its decision exercised
+(:mod:`engine.coverage`: factor bands and ratings, rules, grade bands, limit methods, caps,
+discount tiers, ladder steps).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from engine.coverage import exercised_by
 from engine.decide import decide
 from engine.errors import EngineError
 from engine.ir import CompiledPolicy
@@ -38,9 +39,6 @@ from policy.loader import load_document
 __all__ = [
     "CaseOutcome",
     "CasesFile",
-    "Coverage",
-    "coverage_of",
-    "coverage_universe",
     "load_cases",
     "run_cases",
     "subset_mismatches",
@@ -151,49 +149,6 @@ def subset_mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:
     return [f"{where}: expected {expected!r}, got {actual!r}"]
 
 
-def _covered(kind: str, output: dict[str, Any], trace: dict[str, Any]) -> set[str]:
-    """The elements of the policy a decision exercised."""
-    got = {r["id"] for r in trace.get("rules_fired", [])}
-    limit = trace.get("limit")
-    if isinstance(limit, dict) and "methods" in limit:
-        got |= {f"limit.{limit['grade']}.{m['method']}" for m in limit["methods"]}
-        if limit.get("bound_by") and limit["bound_by"] != "base":
-            got.add(f"cap.{limit['bound_by']}")
-    if kind == "settlement":
-        for line in output.get("payments", []):
-            if Decimal(line["discount_rate"]) > 0:
-                got.add(f"tier.{output['terms']['text']}.{line['discount_rate']}")
-    if kind == "collection" and output.get("next_step"):
-        got.add(f"ladder.{output['segment']}.{output['next_step']['step']}")
-    return got
-
-
-def coverage_universe(compiled: CompiledPolicy) -> set[str]:
-    """Every element a complete set of cases should exercise."""
-    universe = {r.id for kind in ("grades", "standards", "order", "collection") for r in compiled.tables[kind].rules}
-    universe.add("order_rules.default")
-    minimum = compiled.standards.min_grade
-    last = compiled.grade(minimum).rank if minimum is not None else len(compiled.grades) - 1
-    for g in compiled.grades[: last + 1]:  # grades below the standard never get a limit calculated
-        universe |= {f"limit.{g.grade}.{m.method}" for m in compiled.limits[g.grade].methods}
-    universe |= {"cap.net_assets", "cap.working_capital", "cap.absolute"}
-    for terms in compiled.terms.values():
-        universe |= {f"tier.{terms.text}.{format(t.rate.quantize(Decimal('0.0001')), 'f')}" for t in terms.tiers}
-    for lad in compiled.ladders.values():
-        universe |= {f"ladder.{lad.segment}.{step}" for step, _ in lad.steps}
-    return universe
-
-
-@dataclass
-class Coverage:
-    universe: set[str]
-    covered: set[str] = field(default_factory=set)
-
-    @property
-    def missing(self) -> list[str]:
-        return sorted(self.universe - self.covered)
-
-
 def run_cases(compiled: CompiledPolicy, cases: CasesFile) -> list[CaseOutcome]:
     """Run every case; a case passes when its output matches ``expect`` or it fails with ``expect_error``."""
     outcomes: list[CaseOutcome] = []
@@ -216,13 +171,6 @@ def run_cases(compiled: CompiledPolicy, cases: CasesFile) -> list[CaseOutcome]:
             continue
         output = decision.output()
         mismatches = subset_mismatches(case.expect or {}, output)
-        covered = frozenset(_covered(case.kind, output, decision.trace))
+        covered = exercised_by(compiled, case.kind, output, decision.trace)
         outcomes.append(CaseOutcome(case.id, case.kind, line, not mismatches, tuple(mismatches), covered))
     return outcomes
-
-
-def coverage_of(compiled: CompiledPolicy, outcomes: Iterable[CaseOutcome]) -> Coverage:
-    cov = Coverage(coverage_universe(compiled))
-    for o in outcomes:
-        cov.covered |= set(o.covered) & cov.universe
-    return cov

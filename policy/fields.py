@@ -18,6 +18,7 @@ __all__ = [
     "FieldSpec",
     "FieldType",
     "ORDER_FIELDS",
+    "RATING_NAME_PATTERN",
     "SEGMENTS",
     "lookup_field",
 ]
@@ -26,7 +27,8 @@ SEGMENTS: tuple[str, ...] = ("core", "ordinary", "high_risk")
 
 # Rating names are free (the 5 Cs and any qualitative judgement a policy scores), but they are
 # identifiers, so that a path like ``ratings.visit_impression`` is unambiguous.
-_RATING_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+RATING_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+_RATING_NAME = re.compile(RATING_NAME_PATTERN)
 
 
 class FieldType(StrEnum):

@@ -69,6 +69,10 @@ def _terms(text: str) -> str:
 def canonical_form(policy: Policy) -> dict[str, Canonical]:
     """The policy as JSON data: defaults filled in, one spelling per value, keys sorted (ladder steps soft to hard)."""
     data = policy.model_dump(mode="python")
+    # A key added to the language after versions were stored: left out while unset, so the
+    # versions written before it keep their hash.
+    if data["policy"]["min_coverage"] is None:
+        del data["policy"]["min_coverage"]
     grades = [band.grade for band in policy.grades]
     for rule in data["standards"]["rules"]:
         rule["when"] = _condition(rule["when"], "assess", grades)

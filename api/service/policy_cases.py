@@ -1,8 +1,8 @@
 """Policy files and their test cases: read, compile, decide one input, run ``*.cases.yaml``.
 
 The use cases the CLI's ``test`` and ``decide`` commands call, and the runner that makes
-publishing a policy (API, CLI, the first start) run its cases first: a policy whose cases fail is
-never stored.
+publishing a policy (API, CLI, the first start) run its cases first: a policy whose cases fail, or
+exercise less of it than its own ``policy.min_coverage`` asks, is never stored.
 
 None of them decides a live request, so every policy here is compiled onto the plain-Python twin
 (``engine.matchers.twin_matcher``): the same compile errors and the same answers as durable-rules,
@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from api.errors import InputFileError
-from api.service.versions import RunCases
-from engine.cases import CaseOutcome, Coverage, coverage_of, load_cases, run_cases
+from api.service.versions import CasesVerdict, RunCases
+from engine.cases import CaseOutcome, load_cases, run_cases
 from engine.compiler import compile_policy
+from engine.coverage import Coverage, coverage_of
 from engine.decide import Decision, decide
 from engine.errors import CompileError, EngineError
 from engine.ir import CompiledPolicy
@@ -28,6 +30,7 @@ from policy.errors import Issue, PolicyInvalid
 from policy.validate import FileReport, LoadedPolicy, load_policy, validate_file
 
 __all__ = [
+    "CasesFileRun",
     "CasesReport",
     "cases_beside",
     "cases_runner",
@@ -39,6 +42,7 @@ __all__ = [
     "read_text",
     "run_cases_beside",
     "run_cases_file",
+    "run_cases_files",
     "run_cases_for",
     "validate_policy_file",
 ]
@@ -104,16 +108,23 @@ class CasesReport:
     policy_file: str
     outcomes: list[CaseOutcome]
     coverage: Coverage
+    min_coverage: Decimal | None  # the policy's own minimum (policy.min_coverage), if it sets one
 
     @property
     def failed(self) -> list[CaseOutcome]:
         return [o for o in self.outcomes if not o.passed]
 
+    @property
+    def below_policy_minimum(self) -> bool:
+        """The cases exercise less of the policy than it requires to be published."""
+        return self.min_coverage is not None and not self.coverage.reaches(self.min_coverage)
 
-def run_cases_for(compiled: CompiledPolicy, cases_text: str, cases_file: str, policy_file: str) -> CasesReport:
+
+def run_cases_for(loaded: LoadedPolicy, compiled: CompiledPolicy, cases_text: str, cases_file: str) -> CasesReport:
     cases = load_cases(cases_text, cases_file)
     outcomes = run_cases(compiled, cases)
-    return CasesReport(cases_file, policy_file, outcomes, coverage_of(compiled, outcomes))
+    coverage = coverage_of(loaded, compiled, (o.covered for o in outcomes))
+    return CasesReport(cases_file, loaded.file, outcomes, coverage, loaded.policy.policy.min_coverage)
 
 
 def run_cases_file(path: Path) -> CasesReport:
@@ -125,8 +136,35 @@ def run_cases_file(path: Path) -> CasesReport:
         raise PolicyInvalid(
             [Issue(str(path), 1, 1, ("policy",), f"policy file {policy_path} not found", "case_policy_missing")]
         )
-    _, compiled = compile_file(policy_path)
-    return run_cases_for(compiled, text, str(path), str(policy_path))
+    loaded, compiled = compile_file(policy_path)
+    return run_cases_for(loaded, compiled, text, str(path))
+
+
+@dataclass(frozen=True)
+class CasesFileRun:
+    """One cases file of ``creditpolicy test``: its report, or why it could not run."""
+
+    file: Path
+    report: CasesReport | None
+    problem: PolicyInvalid | InputFileError | EngineError | None
+
+    def passes(self, min_coverage: Decimal | None) -> bool:
+        """Every case passed, and the cases exercise enough of the policy: its own minimum and ``min_coverage``."""
+        report = self.report
+        if report is None or report.failed or report.below_policy_minimum:
+            return False
+        return min_coverage is None or report.coverage.reaches(min_coverage)
+
+
+def run_cases_files(files: list[Path]) -> list[CasesFileRun]:
+    """Run each cases file; a file that cannot run (invalid policy or cases) is reported, the others still run."""
+    runs = []
+    for file in files:
+        try:
+            runs.append(CasesFileRun(file, run_cases_file(file), None))
+        except (PolicyInvalid, InputFileError, EngineError) as problem:
+            runs.append(CasesFileRun(file, None, problem))
+    return runs
 
 
 def find_cases_files(path: Path) -> list[Path]:
@@ -144,29 +182,30 @@ def cases_beside(policy_path: Path) -> Path | None:
     return candidate if candidate.exists() else None
 
 
-def _failing_cases(loaded: LoadedPolicy, cases_text: str, cases_file: str) -> list[str]:
-    """One message per case of ``cases_text`` that fails on the policy (or per problem running them)."""
+def _verdict(loaded: LoadedPolicy, cases_text: str, cases_file: str) -> CasesVerdict:
+    """The failing cases of ``cases_text`` on the policy (or the problems running them), and the coverage."""
     try:
-        report = run_cases_for(compile_policy(loaded, factory=twin_matcher), cases_text, cases_file, loaded.file)
+        report = run_cases_for(loaded, compile_policy(loaded, factory=twin_matcher), cases_text, cases_file)
     except PolicyInvalid as invalid:
-        return [str(issue) for issue in invalid.issues]
+        return CasesVerdict([str(issue) for issue in invalid.issues], None)
     except CompileError as error:
-        return [str(issue) for issue in error.issues]
+        return CasesVerdict([str(issue) for issue in error.issues], None)
     except EngineError as error:
-        return [f"{cases_file}: {error} [{error.code}]"]
-    return [f"{cases_file}:{o.line} case {o.case_id} [{o.kind}]: {'; '.join(o.mismatches)}" for o in report.failed]
+        return CasesVerdict([f"{cases_file}: {error} [{error.code}]"], None)
+    failures = [f"{cases_file}:{o.line} case {o.case_id} [{o.kind}]: {'; '.join(o.mismatches)}" for o in report.failed]
+    return CasesVerdict(failures, report.coverage)
 
 
 def cases_runner(cases_text: str | None, cases_file: str) -> RunCases:
     """Runs the cases given with a policy (none: nothing to run) when it is published."""
 
-    def run(loaded: LoadedPolicy) -> list[str]:
-        return [] if cases_text is None else _failing_cases(loaded, cases_text, cases_file)
+    def run(loaded: LoadedPolicy) -> CasesVerdict:
+        return CasesVerdict([], None) if cases_text is None else _verdict(loaded, cases_text, cases_file)
 
     return run
 
 
-def run_cases_beside(loaded: LoadedPolicy) -> list[str]:
+def run_cases_beside(loaded: LoadedPolicy) -> CasesVerdict:
     """Runs the cases file beside a published policy file (x.yaml → x.cases.yaml), if there is one."""
     path = cases_beside(Path(loaded.file))
-    return [] if path is None else _failing_cases(loaded, read_text(path), str(path))
+    return CasesVerdict([], None) if path is None else _verdict(loaded, read_text(path), str(path))

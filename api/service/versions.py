@@ -11,9 +11,12 @@ Rules, all enforced here and recorded as lifecycle events (who, when, what, why)
 * **Publish** validates the policy, compiles it (onto the plain-Python twin: a draft registers
   no durable ruleset) and runs its test cases; any problem refuses it and nothing is stored, so
   what the engine would refuse (a policy expanding beyond ``engine.compiler.MAX_ENGINE_CONDITIONS``,
-  a rule too large for durable-rules) is refused before it can be approved. The same content
-  (same canonical sha256) again is a no-op returning the stored version; the same policy id and
-  label with other content is refused (``version_label_taken``).
+  a rule too large for durable-rules) is refused before it can be approved. A policy that sets
+  ``policy.min_coverage`` is refused too when its cases exercise less of it than that
+  (``policy_coverage_too_low``, located at the key, every element left unexercised listed with its
+  line), or when it comes without cases. The same content (same canonical sha256) again is a
+  no-op returning the stored version; the same policy id and label with other content is refused
+  (``version_label_taken``).
 * **Approve** moves a draft to approved; the approver must be neither the key that published it
   nor the author named in the file (``four_eyes``).
 * **Timeline.** The active versions of a policy form a timeline ordered by ``effective_from``:
@@ -47,6 +50,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from api.adapters.db.records import LifecycleEventRecord, NewVersion, VersionRecord
@@ -64,6 +68,7 @@ from api.errors import (
     VersionNotFound,
 )
 from engine.compiler import compile_policy
+from engine.coverage import Coverage
 from engine.errors import CompileError
 from engine.matchers import twin_matcher
 from policy.errors import Issue, PolicyInvalid
@@ -71,6 +76,7 @@ from policy.validate import LoadedPolicy, load_policy
 from policy.versioning import canonical_json, content_hash
 
 __all__ = [
+    "CasesVerdict",
     "InForce",
     "RunCases",
     "TimelineCache",
@@ -84,8 +90,17 @@ __all__ = [
     "retire",
 ]
 
-# Runs a policy's own test cases; returns one message per failing case (empty: all pass).
-RunCases = Callable[[LoadedPolicy], list[str]]
+
+@dataclass(frozen=True)
+class CasesVerdict:
+    """What running a policy's own test cases found: one message per failing case, and the coverage."""
+
+    failures: list[str]  # empty: every case passed
+    coverage: Coverage | None  # None: no cases were given (or they could not run: see failures)
+
+
+# Runs a policy's own test cases when it is published.
+RunCases = Callable[[LoadedPolicy], CasesVerdict]
 
 
 class TimelineCache(Protocol):
@@ -160,14 +175,15 @@ def publish(
         return existing, False
     meta = loaded.policy.policy
     _check_label_free(uow, meta.id, meta.version, sha256)
-    failures = run_cases(loaded)
-    if failures:
-        count = len(failures)
+    verdict = run_cases(loaded)
+    if verdict.failures:
+        count = len(verdict.failures)
         raise PublishRefused(
             f"{file}: {count} test case{'s' * (count != 1)} of the policy failed; nothing was stored",
             code="policy_tests_failed",
-            issues=[{"code": "policy_test_failed", "message": failure} for failure in failures],
+            issues=[{"code": "policy_test_failed", "message": failure} for failure in verdict.failures],
         )
+    _check_coverage(loaded, verdict.coverage)
     now = uow.now()
     new = NewVersion(
         policy_id=meta.id,
@@ -196,6 +212,48 @@ def publish(
     uow.events.add(record.id, "published", actor, meta.change_note, now)
     uow.commit()
     return record, True
+
+
+def _percent(fraction: Decimal) -> str:
+    return f"{(fraction * 100).normalize():f} %"
+
+
+def _check_coverage(loaded: LoadedPolicy, coverage: Coverage | None) -> None:
+    """Refuse a policy whose cases exercise less of it than its own ``min_coverage`` asks."""
+    minimum = loaded.policy.policy.min_coverage
+    if minimum is None or (coverage is not None and coverage.reaches(minimum)):
+        return
+    line, column = loaded.location(("policy", "min_coverage"))
+    at = {"file": loaded.file, "line": line, "column": column, "path": "policy.min_coverage"}
+    if coverage is None:
+        message = (
+            f"the policy requires its test cases to exercise {_percent(minimum)} of it, "
+            "but it was published without cases (x.cases.yaml beside x.yaml, or cases_yaml)"
+        )
+        issues: list[dict[str, object]] = [{"code": "coverage_below_minimum", "message": message, **at}]
+    else:
+        message = (
+            f"the test cases exercise {coverage.exercised} of {coverage.total} policy elements "
+            f"({coverage.percent} %), below the {_percent(minimum)} the policy requires"
+        )
+        issues = [{"code": "coverage_below_minimum", "message": message, **at}]
+        issues += [
+            {
+                "code": "element_not_exercised",
+                "message": f"not exercised by any case: {element.name}",
+                "file": element.source.file,
+                "line": element.source.line,
+                "column": element.source.column,
+                "path": element.path_text,
+            }
+            for element in coverage.missing
+        ]
+    raise PublishRefused(
+        f"{loaded.file}: its test cases exercise too little of the policy (min_coverage "
+        f"{_percent(minimum)}); nothing was stored",
+        code="policy_coverage_too_low",
+        issues=issues,
+    )
 
 
 def _check_label_free(uow: AbstractUnitOfWork, policy_id: str, label: str, sha256: str) -> None:

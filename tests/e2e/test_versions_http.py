@@ -186,3 +186,46 @@ def test_a_request_id_keeps_its_answer_after_its_version_is_retired(fresh_servic
     assert again.status_code == 200 and again.content == first.content
     fresh = fresh_service.post("/v1/decisions/order", {**order, "request_id": unique()})
     assert (fresh.status_code, fresh.json()["code"]) == (422, "no_active_version")
+
+
+def test_cases_exercising_less_than_the_policys_min_coverage_refuse_it(fresh_service: Service) -> None:
+    cases = """\
+policy: standard.yaml
+cases:
+  - id: small-order-approved
+    kind: order
+    input:
+      customer: {id: C-1, grade: A, limit: "1000000.00"}
+      order: {id: SO-1, amount: "1000.00", currency: EUR}
+      as_of: 2026-06-30
+    expect: {outcome: approve}
+"""
+    text = policy_text("13", min_coverage="0.5")
+    without = publish(fresh_service, text)
+    assert (without.status_code, without.json()["code"]) == (422, "policy_coverage_too_low")
+    refused = publish(fresh_service, text, cases_yaml=cases, cases_file="standard.cases.yaml")
+    assert (refused.status_code, refused.json()["code"]) == (422, "policy_coverage_too_low")
+    first, *elements = refused.json()["errors"]
+    line = text.splitlines().index("  min_coverage: 0.5") + 1
+    assert first == {
+        "code": "coverage_below_minimum",
+        "message": "the test cases exercise 1 of 58 policy elements (1.7 %), below the 50 % the policy requires",
+        "file": "rules/standard.yaml",
+        "line": line,
+        "column": 3,
+        "path": "policy.min_coverage",
+    }
+    assert len(elements) == 57 and {e["code"] for e in elements} == {"element_not_exercised"}
+    band = text.splitlines().index("        - max: 1") + 1  # current_ratio's first band
+    assert {
+        "code": "element_not_exercised",
+        "message": "not exercised by any case: factor current_ratio: band under 1 → 20 points",
+        "file": "rules/standard.yaml",
+        "line": band,
+        "column": 11,
+        "path": "scorecard.factors[1].bands[0]",
+    } in elements
+    assert fresh_service.count("policy_versions") == 1
+    lenient = policy_text("13", min_coverage="0.01")
+    published = publish(fresh_service, lenient, cases_yaml=cases, cases_file="standard.cases.yaml")
+    assert published.status_code == 201, published.text

@@ -30,6 +30,7 @@ def policy_text(
     author: str = "Credit Department",
     note: str | None = None,
     policy_id: str = "standard",
+    min_coverage: str | None = None,
 ) -> str:
     """The minimal policy as policy ``policy_id`` with its metadata replaced; ``note`` only changes the content."""
     text = minimal_policy_yaml()
@@ -38,6 +39,7 @@ def policy_text(
     text = _set_meta(text, "effective_to", effective_to.isoformat() if effective_to else None)
     text = _set_meta(text, "author", f'"{author}"')
     text = _set_meta(text, "change_note", f'"{note or f"version {version}"}"')
+    text = _set_meta(text, "min_coverage", min_coverage)
     return _set_meta(text, "id", policy_id)
 
 

@@ -253,7 +253,9 @@ def test_the_release_tolerance_comes_from_the_policy_version_that_held_the_order
 ) -> None:
     with make_uow() as uow:
         text = SHIPPED.read_text(encoding="utf-8")
-        stored, _ = versions.publish(uow, text, "rules/standard.yaml", "author", run_cases=lambda _loaded: [])
+        stored, _ = versions.publish(
+            uow, text, "rules/standard.yaml", "author", run_cases=lambda _loaded: versions.CasesVerdict([], None)
+        )
     assert stored.sha256 == shipped.meta.sha256
     case_id = case_id_of(check(make_uow, shipped, order("120000.00")))
     with make_uow() as uow:

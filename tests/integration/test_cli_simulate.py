@@ -81,7 +81,11 @@ def test_stored_versions_drafts_included(book: Path, candidate: Path, tmp_path: 
     engine = create_db_engine(store)
     with UnitOfWork(engine) as uow:
         draft, _ = versions.publish(
-            uow, candidate.read_text(encoding="utf-8"), "candidate.yaml", "analyst", lambda _l: []
+            uow,
+            candidate.read_text(encoding="utf-8"),
+            "candidate.yaml",
+            "analyst",
+            lambda _l: versions.CasesVerdict([], None),
         )
     engine.dispose()
     out = tmp_path / "out"

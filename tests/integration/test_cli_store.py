@@ -106,3 +106,45 @@ def test_publish_refusals_print_every_problem(cli: CliRunner, tmp_path: Path) ->
     assert failing.exit_code == 1 and "[policy_tests_failed]" in failing.stderr
     assert run(cli, "publish", str(tmp_path / "missing.yaml"), "--actor", "alice").exit_code == 1
     assert "no policy versions stored" in run(cli, "versions").stderr
+
+
+ONE_ORDER_CASE = """\
+policy: p.yaml
+cases:
+  - id: small-order-approved
+    kind: order
+    input:
+      customer: {id: C-1, grade: A, limit: "1000000.00"}
+      order: {id: SO-1, amount: "1000.00", currency: EUR}
+      as_of: 2026-06-30
+    expect: {outcome: approve}
+"""
+
+
+def test_publish_refuses_a_policy_its_cases_exercise_less_than_its_min_coverage(cli: CliRunner, tmp_path: Path) -> None:
+    run(cli, "db", "upgrade")
+    policy = tmp_path / "p.yaml"
+    text = policy_text("1", min_coverage="0.5")
+    policy.write_text(text, encoding="utf-8")
+    alone = run(cli, "publish", str(policy), "--actor", "alice")
+    assert alone.exit_code == 1 and "[policy_coverage_too_low]" in alone.stderr.splitlines()[0]
+    assert "published without cases" in alone.stderr
+    (tmp_path / "p.cases.yaml").write_text(ONE_ORDER_CASE, encoding="utf-8")
+    refused = run(cli, "publish", str(policy), "--actor", "alice")
+    assert refused.exit_code == 1
+    lines = refused.stderr.splitlines()
+    assert "[policy_coverage_too_low]" in lines[0]
+    line = text.splitlines().index("  min_coverage: 0.5") + 1
+    assert lines[1] == (
+        f"{policy}:{line}:3 policy.min_coverage: the test cases exercise 1 of 58 policy elements (1.7 %), "
+        "below the 50 % the policy requires [coverage_below_minimum]"
+    )
+    assert len(lines) == 2 + 57 and all(ln.endswith("[element_not_exercised]") for ln in lines[2:])
+    band = text.splitlines().index("        - min: 1") + 1
+    assert f"{policy}:{band}:11 scorecard.factors[1].bands[1]: not exercised by any case: factor current_ratio: " in (
+        "\n".join(lines)
+    )
+    assert "no policy versions stored" in run(cli, "versions").stderr
+    policy.write_text(policy_text("1", min_coverage="0.01"), encoding="utf-8")  # 1 of 58 is 1.7 %
+    published = run(cli, "publish", str(policy), "--actor", "alice")
+    assert published.exit_code == 0 and "published as draft" in published.stdout, published.output

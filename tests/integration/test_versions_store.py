@@ -22,8 +22,8 @@ from tests.integration.policy_texts import broken, policy_text, reformatted
 D = dt.date
 
 
-def no_cases(loaded: LoadedPolicy) -> list[str]:
-    return []
+def no_cases(loaded: LoadedPolicy) -> versions.CasesVerdict:
+    return versions.CasesVerdict([], None)
 
 
 def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
@@ -73,7 +73,13 @@ def test_invalid_policy_and_failing_cases_store_nothing(engine: Engine, make_uow
         versions.publish(uow, broken(policy_text("1")), "broken.yaml", "alice", no_cases)
     assert invalid.value.code == "policy_invalid" and len(invalid.value.issues) >= 2
     with make_uow() as uow, pytest.raises(PublishRefused) as failing:
-        versions.publish(uow, policy_text("1"), "p.yaml", "alice", lambda _: ["case a: grade B, expected A"])
+        versions.publish(
+            uow,
+            policy_text("1"),
+            "p.yaml",
+            "alice",
+            lambda _: versions.CasesVerdict(["case a: grade B, expected A"], None),
+        )
     assert failing.value.code == "policy_tests_failed"
     assert snapshot(engine) == before
 

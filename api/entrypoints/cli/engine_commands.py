@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from rich.table import Table
 
 from api.errors import InputFileError
 from api.service import policy_cases
+from engine.coverage import PolicyElement
 from engine.decide import DECISION_KINDS
 from engine.errors import CompileError, EngineError
 from policy.errors import PolicyInvalid
@@ -27,39 +30,125 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _percent(fraction: Decimal) -> str:
+    return f"{(fraction * 100).normalize():f} %"
+
+
+def _element(element: PolicyElement, exercised: bool) -> dict[str, Any]:
+    source = element.source
+    return {
+        "key": element.key,
+        "name": element.name,
+        "file": source.file,
+        "line": source.line,
+        "column": source.column,
+        "path": element.path_text,
+        "exercised": exercised,
+    }
+
+
+def _run_dict(run: policy_cases.CasesFileRun, min_coverage: Decimal | None, with_coverage: bool) -> dict[str, Any]:
+    """One cases file as JSON data: its cases, its coverage (every element, exercised or not), or its problem."""
+    out: dict[str, Any] = {"cases_file": str(run.file), "ok": run.passes(min_coverage)}
+    report, problem = run.report, run.problem
+    if report is None:
+        issues = getattr(problem, "issues", [])
+        out["problem"] = {
+            "code": getattr(problem, "code", "invalid"),
+            "message": str(problem),
+            "issues": [issue.to_dict() for issue in issues if hasattr(issue, "to_dict")],
+        }
+        return out
+    out |= {
+        "policy_file": report.policy_file,
+        "passed": len(report.outcomes) - len(report.failed),
+        "failed": len(report.failed),
+        "failures": [
+            {"case": o.case_id, "kind": o.kind, "line": o.line, "mismatches": list(o.mismatches)} for o in report.failed
+        ],
+    }
+    if with_coverage:
+        cov = report.coverage
+        out["coverage"] = {
+            "exercised": cov.exercised,
+            "total": cov.total,
+            "percent": str(cov.percent),
+            "policy_min_coverage": None if report.min_coverage is None else str(report.min_coverage),
+            "below_policy_min_coverage": report.below_policy_minimum,
+            "below_min_coverage": min_coverage is not None and not cov.reaches(min_coverage),
+            "elements": [_element(e, e.key in cov.covered) for e in cov.elements],
+        }
+    return out
+
+
+def _print_run(run: policy_cases.CasesFileRun, min_coverage: Decimal | None, with_coverage: bool) -> None:
+    report = run.report
+    if report is None:
+        out.print(str(run.problem), markup=False)
+        return
+    for o in report.failed:
+        out.print(f"{run.file}:{o.line} FAIL {o.case_id} [{o.kind}]", markup=False)
+        for m in o.mismatches:
+            out.print(f"    {m}", markup=False)
+    out.print(
+        f"{run.file}: {len(report.outcomes) - len(report.failed)} passed, {len(report.failed)} failed", markup=False
+    )
+    cov = report.coverage
+    if with_coverage:
+        required = "" if report.min_coverage is None else f"; the policy requires {_percent(report.min_coverage)}"
+        line = f"  coverage: {cov.exercised}/{cov.total} policy elements exercised ({cov.percent} %{required})"
+        out.print(line, markup=False)
+        for element in cov.missing:
+            out.print(f"    {element.source} not exercised: {element.name}", markup=False)
+    if min_coverage is not None and not cov.reaches(min_coverage):
+        out.print(f"  coverage {cov.percent} % is below --min-coverage {_percent(min_coverage)}", markup=False)
+    if report.below_policy_minimum and report.min_coverage is not None:
+        message = f"  coverage {cov.percent} % is below the policy's min_coverage {_percent(report.min_coverage)}"
+        out.print(f"{message}: publishing it would be refused", markup=False)
+
+
 def test_command(
     path: Path = typer.Argument(Path("rules"), help="A *.cases.yaml file or a directory searched for them."),
-    coverage: bool = typer.Option(True, help="Report what of the policy the cases did not exercise."),
+    coverage: bool = typer.Option(True, help="Report what of the policy the cases exercised, and what not."),
+    min_coverage: float | None = typer.Option(
+        None,
+        "--min-coverage",
+        min=0,
+        max=100,
+        metavar="PCT",
+        help="Fail (exit 1) when the cases of a policy exercise less than PCT percent of its elements.",
+    ),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.text, "--format", help="text, or json: one document with every case and element."
+    ),
 ) -> None:
-    """Run policy test cases (input → expected output); exit 0 all pass, 1 failures, 2 usage."""
+    """Run policy test cases (input → expected output) and measure coverage; exit 0 all pass, 1 failures, 2 usage."""
+    if min_coverage is not None and not coverage:
+        raise _fail("error: --min-coverage needs coverage; leave out --no-coverage", 2)
     try:
         files = policy_cases.find_cases_files(path)
     except InputFileError as exc:
         raise _fail(f"error: {exc}", 2) from None
     if not files:
         raise _fail(f"error: no *.cases.yaml under {path}", 2)
-    failed = 0
-    for file in files:
-        try:
-            report = policy_cases.run_cases_file(file)
-        except (PolicyInvalid, InputFileError, EngineError) as exc:
-            out.print(str(exc), markup=False)
-            failed += 1
-            continue
-        for o in report.failed:
-            out.print(f"{file}:{o.line} FAIL {o.case_id} [{o.kind}]", markup=False)
-            for m in o.mismatches:
-                out.print(f"    {m}", markup=False)
-        passed = len(report.outcomes) - len(report.failed)
-        out.print(f"{file}: {passed} passed, {len(report.failed)} failed", markup=False)
-        if coverage:
-            cov = report.coverage
-            share = len(cov.universe) - len(cov.missing)
-            out.print(f"  coverage: {share}/{len(cov.universe)} policy elements exercised", markup=False)
-            for item in cov.missing:
-                out.print(f"    not exercised: {item}", markup=False)
-        failed += len(report.failed)
-    raise typer.Exit(1 if failed else 0)
+    minimum = None if min_coverage is None else Decimal(str(min_coverage)) / 100
+    runs = policy_cases.run_cases_files(files)
+    if output_format is OutputFormat.json:
+        document = {
+            "ok": all(run.passes(minimum) for run in runs),
+            "min_coverage": min_coverage,
+            "files": [_run_dict(run, minimum, coverage) for run in runs],
+        }
+        out.print(json.dumps(document, indent=2, ensure_ascii=False), markup=False)
+    else:
+        for run in runs:
+            _print_run(run, minimum, coverage)
+    raise typer.Exit(0 if all(run.passes(minimum) for run in runs) else 1)
 
 
 def _explain(trace: dict[str, Any]) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import typer
 
 from api.service.policy_cases import validate_policy_file
-from policy.jsonschema import policy_json_schema
+from policy.jsonschema import STANDARD_GRADES, policy_json_schema
+from policy.schema import IDENTIFIER_PATTERN
 
 __all__ = ["register", "schema_command", "validate_command"]
 
@@ -35,9 +37,20 @@ def validate_command(
 
 def schema_command(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the schema to this file instead of stdout."),
+    grades: str | None = typer.Option(
+        None,
+        "--grades",
+        metavar="A,B,…",
+        help="The grade scale of your policies, best first (default: the standard AAA,AA,A,BBB,BB,B,CCC,CC,C,D).",
+    ),
 ) -> None:
-    """Print the JSON Schema of the policy format (for editor autocompletion)."""
-    text = json.dumps(policy_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    """Print the JSON Schema of the policy format (for editor autocompletion and checks)."""
+    scale = STANDARD_GRADES if grades is None else tuple(g.strip() for g in grades.split(","))
+    wrong = [g for g in scale if not re.match(IDENTIFIER_PATTERN, g)]
+    if wrong or len(set(scale)) != len(scale):
+        typer.echo(f"error: --grades takes distinct grade names separated by commas, got {grades!r}", err=True)
+        raise typer.Exit(2)
+    text = json.dumps(policy_json_schema(scale), indent=2, ensure_ascii=False) + "\n"
     if output is None:
         typer.echo(text, nl=False)
     else:

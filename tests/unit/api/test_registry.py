@@ -29,8 +29,8 @@ from tests.integration.policy_texts import policy_text
 D = dt.date
 
 
-def no_cases(loaded: LoadedPolicy) -> list[str]:
-    return []
+def no_cases(loaded: LoadedPolicy) -> versions.CasesVerdict:
+    return versions.CasesVerdict([], None)
 
 
 def publish(uow: InMemoryUnitOfWork, label: str, **meta: Any) -> VersionRecord:

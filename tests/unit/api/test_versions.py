@@ -34,8 +34,8 @@ from tests.integration.policy_texts import broken, policy_text
 D = dt.date
 
 
-def no_cases(loaded: LoadedPolicy) -> list[str]:
-    return []
+def no_cases(loaded: LoadedPolicy) -> versions.CasesVerdict:
+    return versions.CasesVerdict([], None)
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_publish_refusals_store_nothing(uow: InMemoryUnitOfWork) -> None:
         policy_text("1"),
         "p.yaml",
         "alice",
-        lambda _: ["case a failed", "case b failed"],
+        lambda _: versions.CasesVerdict(["case a failed", "case b failed"], None),
     )
     assert isinstance(failing, PublishRefused) and failing.code == "policy_tests_failed"
     assert [i["message"] for i in failing.issues] == ["case a failed", "case b failed"]
@@ -116,9 +116,9 @@ def test_cases_are_not_run_for_known_content(uow: InMemoryUnitOfWork) -> None:
     first = publish(uow, "1")
     ran: list[str] = []
 
-    def recording(loaded: LoadedPolicy) -> list[str]:
+    def recording(loaded: LoadedPolicy) -> versions.CasesVerdict:
         ran.append(loaded.file)
-        return []
+        return versions.CasesVerdict([], None)
 
     again, created = versions.publish(uow, policy_text("1"), "copy.yaml", "carol", recording)
     assert (again, created, ran) == (first, False, [])

@@ -99,3 +99,12 @@ def test_schema_writes_a_file(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["schema", "--output", str(out)])
     assert result.exit_code == 0 and result.stdout == ""
     assert json.loads(out.read_text(encoding="utf-8"))["$id"] == policy_json_schema()["$id"]
+
+
+def test_schema_for_another_grade_scale(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["schema", "--grades", "A1, A2,B"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == policy_json_schema(("A1", "A2", "B"))
+    for wrong in ("A,,B", "A,A", "1A,B"):
+        refused = CliRunner().invoke(app, ["schema", "--grades", wrong])
+        assert refused.exit_code == 2 and "--grades" in refused.stderr and refused.stdout == ""

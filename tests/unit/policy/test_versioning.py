@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,3 +134,13 @@ def test_changing_content_changes_the_hash(name: str) -> None:
 def test_hashing_does_not_need_semantic_validity() -> None:
     policy = model(policy_with("      weight: 25\n", "      weight: 5\n"))  # weights sum to 80
     assert len(content_hash(policy)) == 64
+
+
+def test_min_coverage_is_left_out_while_unset_so_stored_versions_keep_their_hash() -> None:
+    # The shipped policy's hash before policy.min_coverage existed (README, stored databases).
+    shipped = (Path(__file__).parents[3] / "rules" / "standard.yaml").read_text(encoding="utf-8")
+    assert hash_of(shipped) == "b1cd7e11dad07cf85306cf2737b36407e55a59608c6af972febbd7b50f21ee37"
+    assert "min_coverage" not in canonical_form(model(BASE))["policy"]  # type: ignore[operator]
+    strict = edit(BASE, "  currency: EUR\n", "  currency: EUR\n  min_coverage: 0.9\n")
+    assert canonical_form(model(strict))["policy"]["min_coverage"] == "0.9"  # type: ignore[call-overload,index]
+    assert hash_of(strict) != hash_of(BASE)
