@@ -46,7 +46,11 @@ cents = st.integers(1, 50_000_000).map(lambda c: str(Decimal(c) / 100))
 def settlements(draw: st.DrawFn) -> dict[str, Any]:
     invoiced = draw(days)
     paid = draw(st.lists(st.tuples(st.integers(0, 120), cents), max_size=4))
-    terms = draw(st.one_of(st.sampled_from(TERMS).map(lambda t: {"text": t}), st.sampled_from(GRADES).map(lambda g: {"grade": g})))
+    terms = draw(
+        st.one_of(
+            st.sampled_from(TERMS).map(lambda t: {"text": t}), st.sampled_from(GRADES).map(lambda g: {"grade": g})
+        )
+    )
     return {
         "invoice": {"id": "INV-P", "amount": draw(cents), "date": invoiced.isoformat()},
         "terms": terms,
@@ -59,7 +63,11 @@ def settlements(draw: st.DrawFn) -> dict[str, Any]:
 def collections(draw: st.DrawFn) -> dict[str, Any]:
     taken = draw(st.lists(st.sampled_from(STEPS), unique=True, max_size=3))
     return {
-        "customer": {"id": "C-P", "segment": draw(st.sampled_from(["core", "ordinary", "high_risk"])), "grade": draw(st.sampled_from(GRADES))},
+        "customer": {
+            "id": "C-P",
+            "segment": draw(st.sampled_from(["core", "ordinary", "high_risk"])),
+            "grade": draw(st.sampled_from(GRADES)),
+        },
         "arrears": {
             "amount": draw(cents),
             "days_overdue": draw(st.integers(0, 400)),
@@ -117,7 +125,9 @@ def logged(store: Store, kind: str, body: dict[str, Any]) -> tuple[InMemoryUnitO
 
 @SETTINGS
 @given(request=requests)
-def test_a_decision_replayed_under_its_own_version_is_identical(store: Store, request: tuple[str, dict[str, Any]]) -> None:
+def test_a_decision_replayed_under_its_own_version_is_identical(
+    store: Store, request: tuple[str, dict[str, Any]]
+) -> None:
     uow, decision_id = logged(store, *request)
     replayed = replay(uow, store.registry, decision_id)
     assert replayed.same_version and replayed.matches and replayed.differences == []
@@ -216,7 +226,9 @@ def changed(value: Any) -> Any:
 
 @SETTINGS
 @given(request=requests, data=st.data())
-def test_a_changed_value_is_always_a_difference(store: Store, request: tuple[str, dict[str, Any]], data: st.DataObject) -> None:
+def test_a_changed_value_is_always_a_difference(
+    store: Store, request: tuple[str, dict[str, Any]], data: st.DataObject
+) -> None:
     kind = request[0]
     old = decided(store, *request)
     where = data.draw(st.sampled_from(list(leaves(old))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,8 +117,17 @@ def test_an_assessment_records_the_grade(store: Store) -> None:
     assert "case" not in content
     customer = store.database.customers["C-1001"]
     assert (customer.grade, str(customer.credit_limit)) == ("AAA", content["decision"]["credit_limit"])
-    [change] = store.database.grades
-    assert (change.old_grade, change.new_grade, change.decision_id) == (None, "AAA", answer.decision_id)
+    [grade] = store.database.grades
+    assert (grade.as_of, grade.grade, grade.decision_id) == (dt.date(2026, 6, 30), "AAA", answer.decision_id)
+    assert (str(grade.credit_limit), grade.eligible) == (content["decision"]["credit_limit"], True)
+    logged = store.database.decisions[answer.decision_id]
+    assert (logged.as_of, logged.order_id) == (dt.date(2026, 6, 30), None)
+
+
+def test_an_order_is_logged_with_its_order_id_and_day(store: Store) -> None:
+    answer = store.decide("order", order_input())
+    logged = store.database.decisions[answer.decision_id]
+    assert (logged.as_of, logged.order_id, logged.customer_id) == (dt.date(2026, 6, 30), "SO-1", "C-1001")
 
 
 def test_bodies_no_decision_can_hold_are_refused_before_anything_is_read(store: Store) -> None:

@@ -47,7 +47,7 @@ def texts(found: list[Difference]) -> list[str]:
     return [d.text() for d in found]
 
 
-ASSESS = {
+ASSESS: dict[str, Any] = {
     "grade": "A",
     "factors": [
         {"id": "current_ratio", "points": "8", "source": "p.yaml:10"},
@@ -71,7 +71,12 @@ def test_items_are_paired_by_identity_and_read_as_what_changed() -> None:
         "reasons[standards.defaults] added",
         "terms.discounts[10] removed",
     ]
-    assert found[2].content() == {"path": "reasons[standards.defaults]", "change": "added", "old": None, "new": new["reasons"][0]}
+    assert found[2].content() == {
+        "path": "reasons[standards.defaults]",
+        "change": "added",
+        "old": None,
+        "new": new["reasons"][0],
+    }
 
 
 def test_the_version_name_and_moved_sources_differ_only_under_the_same_version() -> None:

@@ -166,6 +166,8 @@ class LogEntryOut(BaseModel):
     kind: str
     request_id: str | None
     customer_id: str | None
+    order_id: str | None = Field(description="The order's id, for order decisions.")
+    as_of: dt.date | None = Field(description="The day the decision is about (the request's `as_of`).")
     outcome: str
     created_at: dt.datetime
     caller: str
