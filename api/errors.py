@@ -8,8 +8,9 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── PublishRefused            policy_invalid | policy_tests_failed; ``issues`` lists every one
     │   ├── ReasonRequired            resolving a credit case needs a reason
     │   ├── InvalidWebhook            a webhook URL or its events are unusable
-    │   ├── RefusedField              a well-formed body field the service cannot serve (``errors``
-    │   │                             points at it: no version in force on as_of, an unknown pin)
+    │   ├── RefusedField              a well-formed body field or query parameter the service cannot
+    │   │                             serve (``errors`` points at it: no version in force on as_of,
+    │   │                             an unknown pin or version filter, an inverted date range)
     │   ├── VersionNotApproved        a pinned version is a draft, and drafts decide nothing
     │   ├── NoActiveVersion           no active version of the policy is in force on the date asked
     │   ├── InvalidCursor             a page cursor this service did not hand out
@@ -206,18 +207,21 @@ class InvalidWebhook(InvalidRequest):
 
 
 class RefusedField(InvalidRequest):
-    """A well-formed body field the service cannot serve: no version in force on ``as_of``, an unknown pin."""
+    """A well-formed body field or query parameter the service cannot serve: no version in force on
+    ``as_of``, an unknown or ambiguous version, a date range that ends before it starts."""
 
     CODES: ClassVar[tuple[str, ...]] = (
         "no_active_version",
         "unknown_policy_version",
         "ambiguous_policy_version",
         "version_not_approved",
+        "inverted_range",
     )
 
-    def __init__(self, message: str, *, code: str, pointer: str) -> None:
+    def __init__(self, message: str, *, code: str, pointer: str | None = None, parameter: str | None = None) -> None:
         super().__init__(message, code=code)
-        self.errors = [{"pointer": pointer, "message": message, "code": code}]
+        where = {"pointer": pointer} if parameter is None else {"parameter": parameter, "in": "query"}
+        self.errors = [{**where, "message": message, "code": code}]
 
 
 class VersionNotApproved(InvalidRequest):

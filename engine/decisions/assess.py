@@ -291,4 +291,5 @@ ASSESS = DecisionKind(
     outcome=lambda result: result.grade,
     as_of=lambda request: request.as_of,
     customer_id=lambda request: request.customer.id,
+    order_id=lambda request: None,
 )

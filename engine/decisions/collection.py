@@ -261,4 +261,5 @@ COLLECTION = DecisionKind(
     outcome=lambda result: result.next_step.step if result.next_step is not None else "none",
     as_of=lambda request: request.as_of,
     customer_id=lambda request: request.customer.id,
+    order_id=lambda request: None,
 )

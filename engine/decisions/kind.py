@@ -2,7 +2,7 @@
 
 The engine's one handler per kind (GoRules ZEN's shape): :data:`engine.decisions.KINDS` maps each
 kind's name to its :class:`DecisionKind`, and everything that treats kinds alike — parsing a
-request, deciding, the headline outcome a log is filtered by, the customer a decision is about —
+request, deciding, the headline outcome a log is filtered by, the customer and order a decision is about —
 reads it there instead of switching on the name.
 """
 
@@ -35,3 +35,4 @@ class DecisionKind(Generic[RequestT, ResultT]):
     outcome: Callable[[ResultT], str]  # the headline: order outcome, grade, settlement status, next step
     as_of: Callable[[RequestT], dt.date]  # the day the decision is about: it chooses the version in force
     customer_id: Callable[[RequestT], str | None]  # whom the decision is about, when anyone
+    order_id: Callable[[RequestT], str | None]  # the order the decision is about, when one (the log is searched by it)

@@ -124,4 +124,5 @@ ORDER = DecisionKind(
     outcome=lambda result: result.outcome,
     as_of=lambda request: request.as_of,
     customer_id=lambda request: request.customer.id,
+    order_id=lambda request: request.order.id,
 )

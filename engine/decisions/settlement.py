@@ -352,4 +352,5 @@ SETTLEMENT = DecisionKind(
     outcome=lambda result: result.status,
     as_of=lambda request: request.as_of,
     customer_id=lambda request: None,  # an invoice is settled whoever owes it
+    order_id=lambda request: None,
 )

@@ -176,6 +176,23 @@ def test_grade_history_and_reviews_due(service: Service) -> None:
     assert customer not in [c["customer_id"] for c in the_day_before["customers"]]
 
 
+def test_a_late_assessment_slots_into_the_grade_history_by_as_of(service: Service) -> None:
+    customer = unique("C")
+    weak = body("assess", customer, as_of="2026-03-31")
+    weak["credit_file"] = {}
+    strong = service.post("/v1/decisions/assess", body("assess", customer, as_of="2026-01-31")).json()["decision"]
+    service.post("/v1/decisions/assess", weak)
+    late = service.post("/v1/decisions/assess", {**weak, "as_of": "2026-02-28"}).json()  # keyed in late
+    data = service.get(f"/v1/customers/{customer}/grades").json()
+    moves = [(c["as_of"], c["old_grade"], c["new_grade"]) for c in data["changes"]]
+    assert moves == [("2026-01-31", None, strong["grade"]), ("2026-02-28", strong["grade"], late["decision"]["grade"])]
+    change = data["changes"][1]
+    assert change["changed"] == ["grade", "credit_limit", "eligible"] and change["decision_id"] == late["decision_id"]
+    assert (change["old_credit_limit"], change["new_credit_limit"]) == (strong["credit_limit"], "0.00")
+    assert (change["old_eligible"], change["new_eligible"]) == (True, False)
+    assert (data["current"]["as_of"], data["current"]["grade"]) == ("2026-03-31", late["decision"]["grade"])
+
+
 @pytest.mark.parametrize(
     ("method", "path", "payload", "status", "code"),
     [

@@ -378,29 +378,56 @@ def test_log_query_filters_and_pages(service: Service) -> None:
     assert service.get(f"/v1/decisions?customer_id={customer}&until={first}").json()["items"] == []
     by_version = service.get(f"/v1/decisions?customer_id={customer}&policy_version=2026.1").json()
     assert len(by_version["items"]) == 5
+    sha256 = everything["items"][0]["policy"]["sha256"]
+    assert len(service.get(f"/v1/decisions?customer_id={customer}&policy_version={sha256}").json()["items"]) == 5
+
+
+def test_log_query_finds_an_order_a_request_and_the_days_decided_about(service: Service) -> None:
+    customer, request_id = unique("C"), unique()
+    ids = {}
+    for as_of, order_id in (("2026-05-31", "PO-1"), ("2026-06-15", "PO-2"), ("2026-06-30", "PO-1")):
+        order = body("order", customer, as_of=as_of)
+        order["order"]["id"] = order_id
+        ids[as_of] = service.post("/v1/decisions/order", order).json()["decision_id"]
+    assessed = service.post("/v1/decisions/assess", body("assess", customer, request_id=request_id)).json()
+
+    def found(query: str) -> list[str]:
+        return [i["decision_id"] for i in service.get(f"/v1/decisions?customer_id={customer}&{query}").json()["items"]]
+
+    assert found("order_id=PO-1") == [ids["2026-06-30"], ids["2026-05-31"]]
+    assert found(f"request_id={request_id}") == [assessed["decision_id"]]
+    assert found("as_of_from=2026-06-01&as_of_to=2026-06-30&kind=order") == [ids["2026-06-30"], ids["2026-06-15"]]
+    assert found("as_of_to=2026-05-31") == [ids["2026-05-31"]]
+    [entry] = service.get(f"/v1/decisions?order_id=PO-2&customer_id={customer}").json()["items"]
+    assert (entry["order_id"], entry["as_of"], entry["kind"]) == ("PO-2", "2026-06-15", "order")
+    assert service.get(f"/v1/decisions?request_id={request_id}").json()["items"][0]["order_id"] is None
 
 
 def test_log_query_refuses_bad_parameters(service: Service) -> None:
-    for query, parameter in (
-        ("limit=0", "limit"),
-        ("kind=loan", "kind"),
-        ("cursor=zzz", "cursor"),
-        ("since=x", "since"),
+    for query, parameter, code in (
+        ("limit=0", "limit", "greater_than_equal"),
+        ("kind=loan", "kind", "literal_error"),
+        ("cursor=zzz", "cursor", "invalid_cursor"),
+        ("since=x", "since", "date_format"),
         # Read as Unix timestamps (1970-01-01, 2023-11-14) before: only ISO 8601 is a time here.
-        ("since=0", "since"),
-        ("until=1700000000", "until"),
-        ("since=2026-06-30T10:00:00+02:00", "since"),  # the + arrives as a space: said so
-        ("since=2026-02-30", "since"),
+        ("since=0", "since", "date_format"),
+        ("until=1700000000", "until", "date_format"),
+        ("since=2026-06-30T10:00:00+02:00", "since", "date_format"),  # the + arrives as a space: said so
+        ("since=2026-02-30", "since", "date_invalid"),
+        ("as_of_from=2026-02-30", "as_of_from", "date_invalid"),
+        ("as_of_to=0", "as_of_to", "date_format"),
+        ("order_id=" + "x" * 65, "order_id", "string_too_long"),
+        ("until=2026-06-01T00:00:00Z&since=2026-06-01T00:00:00Z", "until", "inverted_range"),
+        ("as_of_from=2026-06-30&as_of_to=2026-06-29", "as_of_to", "inverted_range"),
+        ("policy_version=9999.9", "policy_version", "unknown_policy_version"),
     ):
         problem = service.get(f"/v1/decisions?{query}").json()
         assert problem["status"] == 422, query
-        assert problem["errors"][0]["parameter"] == parameter
-        assert problem["code"] in ("invalid_query", "invalid_cursor"), query
+        assert (problem["errors"][0]["parameter"], problem["errors"][0]["code"]) == (parameter, code), query
     space = service.get("/v1/decisions?since=2026-06-30T10:00:00+02:00").json()["errors"][0]
     assert space["code"] == "date_format" and "%2B" in space["message"]
     for good in ("since=2026-06-30", "since=2026-06-30T10:00Z", "until=2026-06-30T10:00:00.5%2B02:00"):
         assert service.get(f"/v1/decisions?{good}").status_code == 200, good
-    assert service.get("/v1/decisions?policy_version=9999.9").json()["code"] == "version_not_found"
     for edge in ("since=0001-01-01T00:00:00%2B05:00", "until=9999-12-31T23:59:59-05:00"):
         assert service.get(f"/v1/decisions?{edge}").status_code == 200, edge
     assert service.get(f"/v1/decisions/{unique()}").json()["code"] == "decision_not_found"

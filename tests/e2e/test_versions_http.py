@@ -61,9 +61,11 @@ def test_publish_approve_activate_and_as_of_picks_the_version(fresh_service: Ser
     assert by_hash["policy"]["version"] == "2026.2"
     replay = service.post(f"/v1/decisions/{before['decision_id']}/replay", {"against": "2026.2"}, who="audit").json()
     assert replay["same_version"] is False and replay["matches"] is False
-    changed = {d["pointer"]: (d["old"], d["new"]) for d in replay["differences"]}
-    assert changed["/outcome"] == ("approve", "hold")
-    assert not any(p.startswith("/policy") for p in changed)
+    changed = {d["path"]: (d["change"], d["old"], d["new"]) for d in replay["differences"]}
+    assert changed["outcome"] == ("changed", "approve", "hold")
+    assert changed["reasons[order_rules.overdue_ordinary]"][0] == "added"
+    assert changed["trace.rules_fired[order_rules.overdue_ordinary]"][0] == "added"
+    assert not any(p.startswith("policy") or p.endswith("source") for p in changed)
     own = service.post(f"/v1/decisions/{before['decision_id']}/replay", {}, who="audit").json()
     assert own["matches"] is True
     diff = service.get("/v1/policies/diff?from=2026.1&to=2026.2").json()

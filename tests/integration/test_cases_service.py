@@ -73,6 +73,8 @@ def log_decision(uow: AbstractUnitOfWork, compiled: CompiledPolicy, decision_id:
             request_id=None,
             request_hash=None,
             customer_id=payload["customer"]["id"],
+            order_id=payload["order"]["id"],
+            as_of=dt.date.fromisoformat(payload["as_of"]),
             outcome="logged",
             created_at=uow.now(),
             caller="erp",

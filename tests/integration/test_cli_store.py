@@ -39,7 +39,7 @@ def test_commands_refuse_an_unmigrated_database_until_db_upgrade(cli: CliRunner)
     refused = run(cli, "keys", "list")
     assert refused.exit_code == 1 and "creditpolicy db upgrade" in refused.stderr
     upgraded = run(cli, "db", "upgrade")
-    assert upgraded.exit_code == 0 and "revision 0002 (was empty)" in upgraded.stdout
+    assert upgraded.exit_code == 0 and "revision 0003 (was empty)" in upgraded.stdout
     assert run(cli, "db", "upgrade").exit_code == 0
     assert run(cli, "keys", "list").exit_code == 0
 

@@ -7,13 +7,14 @@ import threading
 import uuid
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from api.adapters.db import tables
-from api.adapters.db.records import CreditCaseRecord, CustomerRecord, DecisionRecord
+from api.adapters.db.records import CreditCaseRecord, CustomerRecord, DecisionRecord, NewGrade
 from api.adapters.db.repository import DecisionQuery
 from api.adapters.db.unit_of_work import UnitOfWork
 from api.errors import DuplicateRecord
@@ -30,6 +31,8 @@ def decision(
     kind: str = "order",
     outcome: str = "approve",
     at: dt.datetime = T0,
+    order: str | None = None,
+    as_of: dt.date = dt.date(2026, 1, 5),
 ) -> DecisionRecord:
     return DecisionRecord(
         decision_id=str(uuid.UUID(int=n)),
@@ -37,6 +40,8 @@ def decision(
         request_id=request_id,
         request_hash="ab" * 32 if request_id else None,
         customer_id=customer,
+        order_id=order,
+        as_of=as_of,
         outcome=outcome,
         created_at=at,
         caller="erp",
@@ -101,7 +106,7 @@ def test_money_round_trips_exactly(make_uow: UowFactory, amount: Decimal) -> Non
     with make_uow() as uow:
         uow.decisions.add(decision(1))
         uow.cases.add(case("K1", decision(1).decision_id, amount=amount))
-        uow.customers.upsert(CustomerRecord("C1", "A", Decimal("87.25"), amount, dt.date(2026, 4, 1), T0))
+        uow.customers.upsert(CustomerRecord("C1", "A", Decimal("87.25"), amount, dt.date(2026, 4, 1), T0, T0.date()))
         uow.commit()
     with make_uow() as uow:
         stored = uow.cases.get("K1")
@@ -222,6 +227,29 @@ def test_decision_log_filters_and_pages(make_uow: UowFactory) -> None:
         assert [int(uuid.UUID(d.decision_id)) for d in holds] == [3]
 
 
+def test_decision_log_filters_by_order_request_and_day_decided_about(make_uow: UowFactory) -> None:
+    days = (dt.date(2026, 5, 31), dt.date(2026, 6, 1), dt.date(2026, 6, 30), dt.date(2026, 7, 1))
+    with make_uow() as uow:
+        for n, as_of in enumerate(days, start=1):
+            order = "PO-1" if n % 2 else "PO-2"
+            uow.decisions.add(
+                decision(n, order=order, as_of=as_of, request_id=f"r-{n}", at=T0 + dt.timedelta(minutes=n))
+            )
+        uow.commit()
+    with make_uow() as uow:
+
+        def found(**filters: Any) -> list[int]:
+            return [int(uuid.UUID(d.decision_id)) for d in uow.decisions.query(DecisionQuery(**filters))]
+
+        assert found(order_id="PO-1") == [3, 1]
+        assert found(request_id="r-2") == [2]
+        assert found(as_of_from=dt.date(2026, 6, 1), as_of_to=dt.date(2026, 6, 30)) == [3, 2]  # both ends in
+        assert found(as_of_from=dt.date(2026, 6, 30), order_id="PO-2") == [4]
+        assert uow.decisions.get(str(uuid.UUID(int=4))) == decision(
+            4, order="PO-2", as_of=days[3], request_id="r-4", at=T0 + dt.timedelta(minutes=4)
+        )
+
+
 def test_one_open_case_per_order(make_uow: UowFactory) -> None:
     with make_uow() as uow:
         uow.decisions.add(decision(1))
@@ -254,8 +282,10 @@ def test_one_open_case_per_order(make_uow: UowFactory) -> None:
 def test_customers_due_for_review(make_uow: UowFactory) -> None:
     with make_uow() as uow:
         for cid, review in (("C1", dt.date(2026, 3, 1)), ("C2", dt.date(2026, 2, 1)), ("C3", dt.date(2026, 5, 1))):
-            uow.customers.upsert(CustomerRecord(cid, "B", Decimal("40.00"), Decimal("1000.00"), review, T0))
-        uow.customers.upsert(CustomerRecord("C3", "A", Decimal("90.00"), Decimal("5000.00"), dt.date(2026, 1, 1), T0))
+            uow.customers.upsert(CustomerRecord(cid, "B", Decimal("40.00"), Decimal("1000.00"), review, T0, T0.date()))
+        uow.customers.upsert(
+            CustomerRecord("C3", "A", Decimal("90.00"), Decimal("5000.00"), dt.date(2026, 1, 1), T0, T0.date())
+        )
         uow.commit()
     with make_uow() as uow:
         assert [c.customer_id for c in uow.customers.due(dt.date(2026, 3, 1))] == ["C3", "C2", "C1"]
@@ -265,22 +295,28 @@ def test_customers_due_for_review(make_uow: UowFactory) -> None:
 
 def test_grade_history_and_webhooks(make_uow: UowFactory) -> None:
     with make_uow() as uow:
-        for old, new, hour in ((None, "B", 1), ("B", "A", 2)):
+        for grade, day, hour in (("A", 20, 1), ("B", 10, 2), ("C", 20, 0)):
             uow.grades.add(
-                "C1",
-                old_grade=old,
-                new_grade=new,
-                score=Decimal("55.50"),
-                policy_sha256="f" * 64,
-                decided_at=T0 + dt.timedelta(hours=hour),
-                next_review=dt.date(2026, 4, 1),
-                decision_id=None,
+                NewGrade(
+                    customer_id="C1",
+                    as_of=dt.date(2026, 1, day),
+                    grade=grade,
+                    score=Decimal("55.50"),
+                    credit_limit=Decimal("1000.00"),
+                    eligible=grade != "C",
+                    policy_sha256="f" * 64,
+                    decided_at=T0 + dt.timedelta(hours=hour),
+                    next_review=dt.date(2026, 4, 1),
+                    decision_id=None,
+                )
             )
         hook = uow.webhooks.add("https://erp.example/hooks", ["case.released", "case.rejected"], "erp", T0)
         uow.webhooks.add("https://other.example/hooks", ["case.opened"], "erp", T0)
         uow.commit()
     with make_uow() as uow:
-        assert [(g.old_grade, g.new_grade) for g in uow.grades.for_customer("C1")] == [(None, "B"), ("B", "A")]
+        # By the day assessed, then by when decided: not in the order stored.
+        found = [(g.grade, g.eligible) for g in uow.grades.for_customer("C1")]
+        assert found == [("B", True), ("C", False), ("A", True)]
         assert uow.webhooks.for_event("case.released") == [hook]
         assert uow.webhooks.remove(hook.id) and not uow.webhooks.remove(hook.id)
         assert [w.url for w in uow.webhooks.list()] == ["https://other.example/hooks"]

@@ -14,8 +14,9 @@ from api.adapters.db.records import (
     CreditCaseRecord,
     CustomerRecord,
     DecisionRecord,
-    GradeChangeRecord,
+    GradeRecord,
     LifecycleEventRecord,
+    NewGrade,
     NewVersion,
     VersionRecord,
     WebhookDeliveryRecord,
@@ -39,7 +40,7 @@ class MemoryDatabase:
     cases: dict[str, CreditCaseRecord] = field(default_factory=dict)
     webhooks: dict[int, WebhookRecord] = field(default_factory=dict)
     deliveries: dict[int, WebhookDeliveryRecord] = field(default_factory=dict)
-    grades: list[GradeChangeRecord] = field(default_factory=list)
+    grades: list[GradeRecord] = field(default_factory=list)
     customers: dict[str, CustomerRecord] = field(default_factory=dict)
     next_id: int = 1
 
@@ -158,6 +159,8 @@ class _Decisions:
         def wanted(d: DecisionRecord) -> bool:
             pairs = (
                 (query.customer_id, d.customer_id),
+                (query.order_id, d.order_id),
+                (query.request_id, d.request_id),
                 (query.kind, d.kind),
                 (query.outcome, d.outcome),
                 (query.policy_sha256, d.policy_sha256),
@@ -167,6 +170,10 @@ class _Decisions:
             if query.since is not None and d.created_at < query.since:
                 return False
             if query.until is not None and d.created_at >= query.until:
+                return False
+            if query.as_of_from is not None and d.as_of < query.as_of_from:
+                return False
+            if query.as_of_to is not None and d.as_of > query.as_of_to:
                 return False
             if query.after is not None:
                 key = (d.created_at, d.decision_id)
@@ -327,34 +334,14 @@ class _Grades:
     def __init__(self, db: MemoryDatabase) -> None:
         self._db = db
 
-    def add(
-        self,
-        customer_id: str,
-        *,
-        old_grade: str | None,
-        new_grade: str,
-        score: Decimal,
-        policy_sha256: str,
-        decided_at: dt.datetime,
-        next_review: dt.date | None,
-        decision_id: str | None,
-    ) -> GradeChangeRecord:
-        record = GradeChangeRecord(
-            self._db.new_id(),
-            customer_id,
-            old_grade,
-            new_grade,
-            score,
-            policy_sha256,
-            decided_at,
-            next_review,
-            decision_id,
-        )
+    def add(self, grade: NewGrade) -> GradeRecord:
+        record = GradeRecord(**vars(grade), id=self._db.new_id())
         self._db.grades.append(record)
         return record
 
-    def for_customer(self, customer_id: str) -> list[GradeChangeRecord]:
-        return sorted((g for g in self._db.grades if g.customer_id == customer_id), key=lambda g: (g.decided_at, g.id))
+    def for_customer(self, customer_id: str) -> list[GradeRecord]:
+        found = (g for g in self._db.grades if g.customer_id == customer_id)
+        return sorted(found, key=lambda g: (g.as_of, g.decided_at, g.id))
 
 
 class _Customers:
@@ -365,7 +352,9 @@ class _Customers:
         return self._db.customers.get(customer_id)
 
     def upsert(self, customer: CustomerRecord) -> None:
-        self._db.customers[customer.customer_id] = customer
+        stored = self._db.customers.get(customer.customer_id)
+        if stored is None or stored.as_of <= customer.as_of:
+            self._db.customers[customer.customer_id] = customer
 
     def due(self, on: dt.date, limit: int = 1000) -> list[CustomerRecord]:
         found = [c for c in self._db.customers.values() if c.next_review is not None and c.next_review <= on]

@@ -11,8 +11,9 @@ __all__ = [
     "CreditCaseRecord",
     "CustomerRecord",
     "DecisionRecord",
-    "GradeChangeRecord",
+    "GradeRecord",
     "LifecycleEventRecord",
+    "NewGrade",
     "NewVersion",
     "VersionRecord",
     "WebhookDeliveryRecord",
@@ -106,6 +107,8 @@ class DecisionRecord:
     request_id: str | None
     request_hash: str | None
     customer_id: str | None
+    order_id: str | None  # the order's id, for order decisions: what an auditor looks an order up by
+    as_of: dt.date  # the day the decision is about (it chose the version in force)
     outcome: str
     created_at: dt.datetime
     caller: str
@@ -166,14 +169,16 @@ class WebhookDeliveryRecord:
 
 
 @dataclass(frozen=True)
-class GradeChangeRecord:
-    """One grade a customer was given by an assessment."""
+class NewGrade:
+    """What one assessment gave a customer, as of a day, about to be stored in the grade history."""
 
-    id: int
     customer_id: str
-    old_grade: str | None
-    new_grade: str
+    as_of: dt.date  # the day assessed: the history is in this order, not in the order decisions arrive
+    grade: str
     score: Decimal
+    # None only on rows stored before migration 0003 without a logged decision to read them from.
+    credit_limit: Decimal | None
+    eligible: bool | None
     policy_sha256: str
     decided_at: dt.datetime
     next_review: dt.date | None
@@ -181,8 +186,15 @@ class GradeChangeRecord:
 
 
 @dataclass(frozen=True)
+class GradeRecord(NewGrade):
+    """One assessment in a customer's grade history, as stored."""
+
+    id: int
+
+
+@dataclass(frozen=True)
 class CustomerRecord:
-    """The latest assessment of a customer."""
+    """The latest assessment of a customer: the one about the latest day (``as_of``), not the last to arrive."""
 
     customer_id: str
     grade: str
@@ -190,3 +202,4 @@ class CustomerRecord:
     credit_limit: Decimal
     next_review: dt.date | None
     updated_at: dt.datetime
+    as_of: dt.date

@@ -19,8 +19,9 @@ from api.adapters.db.records import (
     CreditCaseRecord,
     CustomerRecord,
     DecisionRecord,
-    GradeChangeRecord,
+    GradeRecord,
     LifecycleEventRecord,
+    NewGrade,
     NewVersion,
     VersionRecord,
     WebhookDeliveryRecord,
@@ -97,13 +98,18 @@ class KeyRepository(Protocol):
 
 @dataclass(frozen=True)
 class DecisionQuery:
-    """Filters and a keyset page of the log; ``after`` is the (created_at, decision_id) of the last row seen."""
+    """Filters (all given must hold) and a keyset page of the log; ``after`` is the (created_at, decision_id)
+    of the last row seen."""
 
     customer_id: str | None = None
+    order_id: str | None = None
+    request_id: str | None = None
     kind: str | None = None
     outcome: str | None = None
-    since: dt.datetime | None = None  # inclusive
-    until: dt.datetime | None = None  # exclusive
+    since: dt.datetime | None = None  # created_at, inclusive
+    until: dt.datetime | None = None  # created_at, exclusive
+    as_of_from: dt.date | None = None  # inclusive
+    as_of_to: dt.date | None = None  # inclusive
     policy_sha256: str | None = None
     limit: int = 100
     after: tuple[dt.datetime, str] | None = None
@@ -213,23 +219,12 @@ class WebhookRepository(Protocol):
 
 
 class GradeHistoryRepository(Protocol):
-    """Every grade given to a customer, append-only."""
+    """Every assessment of a customer, append-only."""
 
-    def add(
-        self,
-        customer_id: str,
-        *,
-        old_grade: str | None,
-        new_grade: str,
-        score: Decimal,
-        policy_sha256: str,
-        decided_at: dt.datetime,
-        next_review: dt.date | None,
-        decision_id: str | None,
-    ) -> GradeChangeRecord: ...
+    def add(self, grade: NewGrade) -> GradeRecord: ...
 
-    def for_customer(self, customer_id: str) -> list[GradeChangeRecord]:
-        """Oldest first."""
+    def for_customer(self, customer_id: str) -> list[GradeRecord]:
+        """In as_of order; assessments of one day in the order they were decided."""
         ...
 
 
@@ -238,7 +233,10 @@ class CustomerRepository(Protocol):
 
     def get(self, customer_id: str) -> CustomerRecord | None: ...
 
-    def upsert(self, customer: CustomerRecord) -> None: ...
+    def upsert(self, customer: CustomerRecord) -> None:
+        """Store the customer's latest assessment, unless the stored one is about a later day (``as_of``):
+        an assessment arriving late does not replace a newer one. Atomic: concurrent writers agree."""
+        ...
 
     def due(self, on: dt.date, limit: int = 1000) -> list[CustomerRecord]:
         """Customers whose next review is on or before ``on``, most overdue first."""

@@ -10,7 +10,7 @@ from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -20,8 +20,9 @@ from api.adapters.db.records import (
     CreditCaseRecord,
     CustomerRecord,
     DecisionRecord,
-    GradeChangeRecord,
+    GradeRecord,
     LifecycleEventRecord,
+    NewGrade,
     NewVersion,
     VersionRecord,
     WebhookDeliveryRecord,
@@ -39,6 +40,7 @@ __all__ = [
     "SqlKeyRepository",
     "SqlVersionRepository",
     "SqlWebhookRepository",
+    "log_statement",
 ]
 
 
@@ -260,30 +262,42 @@ class SqlDecisionRepository:
 
     def query(self, query: DecisionQuery) -> list[DecisionRecord]:
         self.flush()
-        c = t.decisions.c
-        conditions: list[Any] = [
-            column == value
-            for column, value in (
-                (c.customer_id, query.customer_id),
-                (c.kind, query.kind),
-                (c.outcome, query.outcome),
-                (c.policy_sha256, query.policy_sha256),
-            )
-            if value is not None
-        ]
-        if query.since is not None:
-            conditions.append(c.created_at >= query.since)
-        if query.until is not None:
-            conditions.append(c.created_at < query.until)
-        if query.after is not None:
-            at, decision_id = query.after
-            if query.newest_first:
-                conditions.append(or_(c.created_at < at, and_(c.created_at == at, c.decision_id < decision_id)))
-            else:
-                conditions.append(or_(c.created_at > at, and_(c.created_at == at, c.decision_id > decision_id)))
-        order = (c.created_at.desc(), c.decision_id.desc()) if query.newest_first else (c.created_at, c.decision_id)
-        statement = select(t.decisions).where(*conditions).order_by(*order).limit(query.limit)
-        return [_decision(r) for r in self._c.execute(statement)]
+        return [_decision(r) for r in self._c.execute(log_statement(query))]
+
+
+def log_statement(query: DecisionQuery) -> Select[Any]:
+    """The SELECT of a page of the log: each filter has an index ending in (created_at, decision_id), so
+    the page is read in index order from the cursor on (migration 0003)."""
+    c = t.decisions.c
+    conditions: list[Any] = [
+        column == value
+        for column, value in (
+            (c.customer_id, query.customer_id),
+            (c.order_id, query.order_id),
+            (c.request_id, query.request_id),
+            (c.kind, query.kind),
+            (c.outcome, query.outcome),
+            (c.policy_sha256, query.policy_sha256),
+        )
+        if value is not None
+    ]
+    if query.since is not None:
+        conditions.append(c.created_at >= query.since)
+    if query.until is not None:
+        conditions.append(c.created_at < query.until)
+    if query.as_of_from is not None:
+        conditions.append(c.as_of >= query.as_of_from)
+    if query.as_of_to is not None:
+        conditions.append(c.as_of <= query.as_of_to)
+    if query.after is not None:
+        # A row value, not an OR of two comparisons: both databases then seek the index to the
+        # cursor instead of reading every row above it.
+        at, decision_id = query.after
+        key = tuple_(c.created_at, c.decision_id)
+        after = tuple_(literal(at, c.created_at.type), literal(decision_id, c.decision_id.type))
+        conditions.append(key < after if query.newest_first else key > after)
+    order = (c.created_at.desc(), c.decision_id.desc()) if query.newest_first else (c.created_at, c.decision_id)
+    return select(t.decisions).where(*conditions).order_by(*order).limit(query.limit)
 
 
 def _case(row: Row[Any]) -> CreditCaseRecord:
@@ -484,40 +498,20 @@ class SqlWebhookRepository:
 
 
 class SqlGradeHistoryRepository:
-    """Grade changes in ``grade_history``."""
+    """Assessments in ``grade_history``."""
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def add(
-        self,
-        customer_id: str,
-        *,
-        old_grade: str | None,
-        new_grade: str,
-        score: Decimal,
-        policy_sha256: str,
-        decided_at: dt.datetime,
-        next_review: dt.date | None,
-        decision_id: str | None,
-    ) -> GradeChangeRecord:
-        values: dict[str, Any] = {
-            "customer_id": customer_id,
-            "old_grade": old_grade,
-            "new_grade": new_grade,
-            "score": score,
-            "policy_sha256": policy_sha256,
-            "decided_at": decided_at,
-            "next_review": next_review,
-            "decision_id": decision_id,
-        }
+    def add(self, grade: NewGrade) -> GradeRecord:
+        values = _row(grade)
         new_id = self._c.execute(insert(t.grade_history).values(values).returning(t.grade_history.c.id)).scalar_one()
-        return GradeChangeRecord(id=new_id, **values)
+        return GradeRecord(id=new_id, **values)
 
-    def for_customer(self, customer_id: str) -> list[GradeChangeRecord]:
+    def for_customer(self, customer_id: str) -> list[GradeRecord]:
         c = t.grade_history.c
-        query = select(t.grade_history).where(c.customer_id == customer_id).order_by(c.decided_at, c.id)
-        return [GradeChangeRecord(**r._mapping) for r in self._c.execute(query)]
+        query = select(t.grade_history).where(c.customer_id == customer_id).order_by(c.as_of, c.decided_at, c.id)
+        return [GradeRecord(**r._mapping) for r in self._c.execute(query)]
 
 
 class SqlCustomerRepository:
@@ -535,7 +529,9 @@ class SqlCustomerRepository:
         dialect = postgresql if self._c.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(t.customers).values(values)
         changes = {k: getattr(statement.excluded, k) for k in values if k != "customer_id"}
-        self._c.execute(statement.on_conflict_do_update(index_elements=["customer_id"], set_=changes))
+        # One statement, so two concurrent assessments of a customer leave the later-dated one.
+        newer = t.customers.c.as_of <= statement.excluded.as_of
+        self._c.execute(statement.on_conflict_do_update(index_elements=["customer_id"], set_=changes, where=newer))
 
     def due(self, on: dt.date, limit: int = 1000) -> list[CustomerRecord]:
         c = t.customers.c

@@ -7,6 +7,7 @@ JSON is stored as TEXT (portable, and the service never queries inside it); time
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -116,23 +117,42 @@ api_keys = Table(
     CheckConstraint(_one_of("role", API_KEY_ROLES), name="role"),
 )
 
+
+def _log_order(column: str) -> Index:
+    """An index answering "the newest decisions with this ``column``", a page at a time (migration 0003):
+    the log is read newest first by (created_at, decision_id), from the cursor on, so no sort is needed."""
+    return Index(None, column, "created_at", "decision_id")
+
+
 decisions = Table(
     "decisions",
     metadata,
     Column("decision_id", String(36), primary_key=True),
-    Column("kind", String(16), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
     Column("request_id", String(200), nullable=True, unique=True),
     Column("request_hash", String(64), nullable=True),
-    Column("customer_id", String(64), nullable=True, index=True),
-    Column("outcome", String(32), nullable=False, index=True),
-    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("order_id", String(64), nullable=True),  # order decisions: the order's id (from the input)
+    # The day the decision is about. Every row has it (written with the decision, backfilled by 0003);
+    # nullable only because SQLite cannot add NOT NULL without rebuilding the table, which the
+    # foreign keys into the log forbid inside a migration's transaction.
+    Column("as_of", Date, nullable=True),
+    Column("outcome", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
     Column("caller", String(100), nullable=False),
     Column("policy_id", String(64), nullable=False),
-    Column("policy_sha256", String(64), nullable=False, index=True),
+    Column("policy_sha256", String(64), nullable=False),
     Column("policy_label", String(64), nullable=False),
     Column("input_json", Text, nullable=False),
     Column("output_json", Text, nullable=False),
     Column("trace_json", Text, nullable=True),
+    Index(None, "created_at", "decision_id"),
+    _log_order("customer_id"),
+    _log_order("order_id"),
+    _log_order("kind"),
+    _log_order("outcome"),
+    _log_order("policy_sha256"),
+    Index(None, "as_of"),
 )
 
 credit_cases = Table(
@@ -191,22 +211,26 @@ webhook_deliveries = Table(
     CheckConstraint(_one_of("event", WEBHOOK_EVENTS), name="event"),
 )
 
+# Every assessment of a customer (migration 0003; before it, only those that changed the grade).
+# Which of them changed the grade, limit or eligibility is read in as_of order (api.service.grades).
 grade_history = Table(
     "grade_history",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("customer_id", String(64), nullable=False),
-    Column("old_grade", String(64), nullable=True),
-    Column("new_grade", String(64), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("grade", String(64), nullable=False),
     Column("score", ExactDecimal, nullable=False),
+    Column("credit_limit", ExactDecimal, nullable=True),  # null only on rows from before 0003 with no decision
+    Column("eligible", Boolean, nullable=True),  # likewise
     Column("policy_sha256", String(64), nullable=False),
     Column("decided_at", UTCDateTime, nullable=False),
     Column("next_review", Date, nullable=True),
     Column("decision_id", String(36), _decision_fk(), nullable=True),
-    Index(None, "customer_id", "decided_at"),
+    Index(None, "customer_id", "as_of"),
 )
 
-# The latest assessment of each customer; `reviews due` reads next_review from here.
+# The latest assessment of each customer (the latest as_of); `reviews due` reads next_review from here.
 customers = Table(
     "customers",
     metadata,
@@ -216,4 +240,5 @@ customers = Table(
     Column("credit_limit", ExactDecimal, nullable=False),  # "limit" is an SQL keyword
     Column("next_review", Date, nullable=True, index=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("as_of", Date, nullable=False),
 )

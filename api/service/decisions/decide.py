@@ -226,6 +226,8 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
             request_id=prepared.request_id,
             request_hash=prepared.digest,
             customer_id=decision.kind.customer_id(decision.request),
+            order_id=decision.kind.order_id(decision.request),
+            as_of=decision.kind.as_of(decision.request),
             outcome=outcome,
             created_at=created_at,
             caller=prepared.caller.name,

@@ -6,8 +6,8 @@ of work, before its log row is written:
 * **order** — the credit-case policy (:mod:`api.service.cases`): an open case holds, a rejected
   case rejects, a release within its tolerance approves, a new hold opens a case (and queues its
   webhook events). The response gets a ``case`` member and the case's reasons.
-* **assess** — the grade history (:mod:`api.service.grades`): the customer's latest assessment,
-  and a grade-change record when the grade changed.
+* **assess** — the grade history (:mod:`api.service.grades`): the assessment joins the customer's
+  history (in as_of order) and, unless a later-dated one is stored, becomes its latest.
 
 Settlement and collection decisions are logged as the engine made them.
 """
@@ -62,7 +62,12 @@ def _order(uow: AbstractUnitOfWork, context: StoreContext) -> HookEffect:
 
 def _assess(uow: AbstractUnitOfWork, context: StoreContext) -> HookEffect:
     record_assessment(
-        uow, context.result, policy_sha256=context.version.sha256, decision_id=context.decision_id, at=context.at
+        uow,
+        context.result,
+        as_of=context.request.as_of,
+        policy_sha256=context.version.sha256,
+        decision_id=context.decision_id,
+        at=context.at,
     )
     return HookEffect()
 

@@ -1,9 +1,13 @@
 """Reproduction: a logged decision evaluated again, under its own version or another one. Writes nothing.
 
 Under its own version the engine's output must be byte-identical (canonical JSON) to the logged
-one. Under another version the differences show what that version would have decided; the
-``/policy`` member, which names the version, is left out of them. A version may be a draft here:
-"what would this draft change" is what an approver asks before approving it.
+one. Under another version the differences show what that version would have decided, part by
+part (:mod:`.compare`): list items are paired by what they are (factors by id, reasons by rule,
+discount tiers by days ...), so an order of items is no difference, nor are the ``policy`` member
+(it names the version) and a rule's ``source`` line (rewriting the policy text moves it). Besides
+the decision, the rules fired (the trace's ``rules_fired``, by id) are compared, when the log holds
+the trace. A version may be a draft here: "what would this draft change" is what an approver asks
+before approving it.
 
 A replay decides no live request, so it never registers durable rulesets (they are never freed):
 a version this process already holds on durable-rules is replayed on it, any other on its
@@ -12,21 +16,21 @@ plain-Python twin (``PolicyRegistry.offline``), whose answers the differential t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import DecisionNotFound
+from api.service.decisions.compare import IDENTITIES, TRACE_IDENTITIES, Difference, compare
 from api.service.decisions.envelope import read_envelope
 from api.service.jsontext import canonical, loads
 from api.service.registry import PolicyRegistry
 from api.service.versions import get_version
-from engine.decide import decide, json_pointer
+from engine.decide import decide
 from engine.errors import EngineError
 
-__all__ = ["ReplayResponse", "differences", "replay"]
+__all__ = ["ReplayResponse", "replay"]
 
 
 @dataclass(frozen=True)
@@ -39,26 +43,12 @@ class ReplayResponse:
     replayed_under: dict[str, str]
     same_version: bool
     matches: bool
-    differences: list[dict[str, Any]]
+    differences: list[Difference]
     decision: dict[str, Any] | None
     error: dict[str, str] | None = None
 
     def content(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-
-def differences(old: Any, new: Any, pointer: str = "") -> Iterator[dict[str, Any]]:
-    """Every leaf where two JSON values differ, as ``{pointer, old, new}`` (absent is None)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(old.keys() | new.keys()):
-            yield from differences(old.get(key), new.get(key), pointer + json_pointer((key,)))
-    elif isinstance(old, list) and isinstance(new, list):
-        for index in range(max(len(old), len(new))):
-            yield from differences(
-                old[index] if index < len(old) else None, new[index] if index < len(new) else None, f"{pointer}/{index}"
-            )
-    elif old != new or type(old) is not type(new):
-        yield {"pointer": pointer, "old": old, "new": new}
+        return {**vars(self), "differences": [d.content() for d in self.differences]}
 
 
 def _ref(version: VersionRecord) -> dict[str, str]:
@@ -78,21 +68,26 @@ def replay(
     old = loads(record.output_json)["decision"]
     same = version.sha256 == own.sha256
     new: dict[str, Any] | None = None
+    found: list[Difference] = []
     refused: dict[str, str] | None = None
     try:
-        new = decide(registry.offline(version), record.kind, payload).output()
+        decided = decide(registry.offline(version), record.kind, payload)
     except EngineError as error:  # the other version refuses the input: that is the difference
         refused = {"code": error.code, "message": error.message}
-    found = list(differences(old, new))
-    if not same:
-        found = [d for d in found if not (d["pointer"] + "/").startswith("/policy/")]
+    else:
+        new = decided.output()
+        found = compare(old, new, IDENTITIES[record.kind], other_version=not same)
+        if record.trace_json is not None:  # rows logged without their trace compare the decision only
+            fired = {"rules_fired": loads(record.trace_json).get("rules_fired", [])}
+            now_fired = {"rules_fired": decided.trace["rules_fired"]}
+            found += compare(fired, now_fired, TRACE_IDENTITIES, other_version=not same, prefix="trace")
     return ReplayResponse(
         decision_id=record.decision_id,
         kind=record.kind,
         logged_under=_ref(own),
         replayed_under=_ref(version),
         same_version=same,
-        matches=new is not None and (canonical(old) == canonical(new) if same else not found),
+        matches=new is not None and not found and (canonical(old) == canonical(new) or not same),
         differences=found,
         decision=new,
         error=refused,

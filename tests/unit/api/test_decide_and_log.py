@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -118,8 +119,17 @@ def test_an_assessment_records_the_grade(store: Store) -> None:
     assert "case" not in content
     customer = store.database.customers["C-1001"]
     assert (customer.grade, str(customer.credit_limit)) == ("AAA", content["decision"]["credit_limit"])
-    [change] = store.database.grades
-    assert (change.old_grade, change.new_grade, change.decision_id) == (None, "AAA", answer.decision_id)
+    [grade] = store.database.grades
+    assert (grade.as_of, grade.grade, grade.decision_id) == (dt.date(2026, 6, 30), "AAA", answer.decision_id)
+    assert (str(grade.credit_limit), grade.eligible) == (content["decision"]["credit_limit"], True)
+    logged = store.database.decisions[answer.decision_id]
+    assert (logged.as_of, logged.order_id) == (dt.date(2026, 6, 30), None)
+
+
+def test_an_order_is_logged_with_its_order_id_and_day(store: Store) -> None:
+    answer = store.decide("order", order_input())
+    logged = store.database.decisions[answer.decision_id]
+    assert (logged.as_of, logged.order_id, logged.customer_id) == (dt.date(2026, 6, 30), "SO-1", "C-1001")
 
 
 def test_bodies_no_decision_can_hold_are_refused_before_anything_is_read(store: Store) -> None:
@@ -146,7 +156,7 @@ def test_replay_against_a_draft_registers_no_ruleset(store: Store) -> None:
         replayed = replay(uow, store.writer.registry, answer.decision_id, against=draft.sha256)
     assert engine_ruleset_count() == before  # a draft is replayed on its plain-Python twin
     assert replayed.replayed_under["sha256"] == draft.sha256 and not replayed.same_version
-    assert {d["pointer"]: d["new"] for d in replayed.differences}["/outcome"] == "approve"
+    assert {d.path: d.new for d in replayed.differences}["outcome"] == "approve"
 
 
 def test_replay_under_its_own_version_registers_nothing_in_a_fresh_worker(store: Store) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.openapi.models import Example
 
-from api.adapters.db.records import CustomerRecord, GradeChangeRecord
+from api.adapters.db.records import CustomerRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, require
 from api.entrypoints.http.fast_path import AuthorizedRoute
@@ -47,30 +48,45 @@ def _current(customer: CustomerRecord) -> dict[str, Any]:
         "score": str(customer.score),
         "credit_limit": str(customer.credit_limit),
         "next_review": customer.next_review,
+        "as_of": customer.as_of,
         "updated_at": customer.updated_at,
     }
 
 
-def _change(uow: AbstractUnitOfWork, change: GradeChangeRecord, labels: dict[str, str | None]) -> GradeChangeOut:
-    if change.policy_sha256 not in labels:
-        version = uow.versions.get_by_sha256(change.policy_sha256)
-        labels[change.policy_sha256] = version.label if version is not None else None
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _change(uow: AbstractUnitOfWork, change: grades.GradeChange, labels: dict[str, str | None]) -> GradeChangeOut:
+    before, after = change.before, change.after
+    if after.policy_sha256 not in labels:
+        version = uow.versions.get_by_sha256(after.policy_sha256)
+        labels[after.policy_sha256] = version.label if version is not None else None
     return GradeChangeOut(
-        old_grade=change.old_grade,
-        new_grade=change.new_grade,
-        score=str(change.score),
-        policy=PolicyVersionOut(sha256=change.policy_sha256, version=labels[change.policy_sha256]),
-        decided_at=change.decided_at,
-        next_review=change.next_review,
-        decision_id=change.decision_id,
+        as_of=after.as_of,
+        changed=list(change.changed),
+        old_grade=before.grade if before else None,
+        new_grade=after.grade,
+        old_credit_limit=_text(before.credit_limit) if before else None,
+        new_credit_limit=_text(after.credit_limit),
+        old_eligible=before.eligible if before else None,
+        new_eligible=after.eligible,
+        score=str(after.score),
+        policy=PolicyVersionOut(sha256=after.policy_sha256, version=labels[after.policy_sha256]),
+        decided_at=after.decided_at,
+        next_review=after.next_review,
+        decision_id=after.decision_id,
     )
 
 
 @router.get("/v1/customers/{customer_id}/grades", response_model=GradeHistoryOut, responses=problems(404))
 def customer_grades(customer_id: CustomerId, uow: ReadUowDep, caller: GradeReader) -> GradeHistoryOut:
-    """A customer's grade changes over time (old and new grade, score, policy version, date) and current grade.
+    """A customer's changes of grade, credit limit or eligibility, in the order of the days assessed (`as_of`),
+    and the current grade.
 
-    Every assessment decision updates the current grade; one that changes the grade adds a change.
+    Every assessment is kept; one is a change when its grade, limit or eligibility differs from the
+    assessment just before it by `as_of`. An assessment arriving late slots in by its `as_of` and
+    leaves the current grade alone if a later day was assessed already.
     """
     changes = grades.grade_history(uow, customer_id)
     current = grades.current_grade(uow, customer_id)

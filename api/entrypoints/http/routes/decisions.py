@@ -24,7 +24,7 @@ from api.entrypoints.http.deps import (
 )
 from api.entrypoints.http.fast_path import AuthorizedRoute, FastPathRoute
 from api.entrypoints.http.metrics import Metrics
-from api.entrypoints.http.params import IsoDateTime
+from api.entrypoints.http.params import IsoDate, IsoDateTime
 from api.entrypoints.http.problems import problem_document, problems
 from api.entrypoints.http.schemas.decisions import (
     BATCH_EXAMPLES,
@@ -157,33 +157,49 @@ def batch_content(batch: decisions.BatchResponse) -> dict[str, Any]:
 
 
 # --- the log --------------------------------------------------------------------------------------
-@router.get("", response_model=LogPageOut, responses=problems(404, 422))
+@router.get("", response_model=LogPageOut, responses=problems(422))
 def list_decisions(
     caller: LogReader,
     uow: ReadUowDep,
     customer_id: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
+    order_id: Annotated[
+        str | None, Query(max_length=64, pattern=PRINTABLE, description="The order's `order.id` (order decisions).")
+    ] = None,
+    request_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
     kind: Literal["assess", "order", "settlement", "collection"] | None = None,
     outcome: Annotated[
         str | None, Query(max_length=32, pattern=PRINTABLE, description="e.g. hold, BBB, overdue, visit")
     ] = None,
     since: Annotated[
-        IsoDateTime | None, Query(description="From this ISO 8601 time or date (inclusive; UTC if no offset).")
+        IsoDateTime | None,
+        Query(description="Decided at or after this ISO 8601 time or date (`created_at`; UTC if no offset)."),
     ] = None,
-    until: Annotated[IsoDateTime | None, Query(description="Before this ISO 8601 time or date (exclusive).")] = None,
+    until: Annotated[
+        IsoDateTime | None, Query(description="Decided before this ISO 8601 time or date (exclusive).")
+    ] = None,
+    as_of_from: Annotated[
+        IsoDate | None, Query(description="About this day or later (the request's `as_of`, inclusive).")
+    ] = None,
+    as_of_to: Annotated[IsoDate | None, Query(description="About this day or earlier (inclusive).")] = None,
     policy_version: Annotated[
         str | None, Query(max_length=100, pattern=PRINTABLE, description="Label, sha256 or prefix.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500, pattern=PRINTABLE)] = None,
 ) -> dict[str, Any]:
-    """Query the decision log, newest first: by customer, kind, outcome, time range and policy version."""
+    """Query the decision log, newest first: by customer, order, request, kind, outcome, policy version,
+    when decided (`since`/`until`) and the day decided about (`as_of_from`/`as_of_to`)."""
     page = decisions.query_log(
         uow,
         customer_id=customer_id,
+        order_id=order_id,
+        request_id=request_id,
         kind=kind,
         outcome=outcome,
         since=since,
         until=until,
+        as_of_from=as_of_from,
+        as_of_to=as_of_to,
         policy_version=policy_version,
         limit=limit,
         cursor=cursor,

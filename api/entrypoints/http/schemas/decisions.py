@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from fastapi.openapi.models import Example
 from pydantic import BaseModel, ConfigDict, Field
@@ -166,6 +166,8 @@ class LogEntryOut(BaseModel):
     kind: str
     request_id: str | None
     customer_id: str | None
+    order_id: str | None = Field(description="The order's id, for order decisions.")
+    as_of: dt.date | None = Field(description="The day the decision is about (the request's `as_of`).")
     outcome: str
     created_at: dt.datetime
     caller: str
@@ -185,9 +187,16 @@ class LoggedDecisionOut(LogEntryOut):
 
 
 class DifferenceOut(BaseModel):
-    pointer: str
-    old: Any
-    new: Any
+    """One part of the decision (or of the rules fired) that differs, named by what it is, not where it stands."""
+
+    path: str = Field(
+        description="List items by their identity: `factors[current_ratio].points`, `reasons[order_rules.over_limit]`, "
+        "`trace.rules_fired[grades.AA]`; `[name#2]` when two items share a name.",
+        examples=["factors[current_ratio].points"],
+    )
+    change: Literal["changed", "added", "removed"]
+    old: Any = Field(description="The logged value; null when added.")
+    new: Any = Field(description="The replayed value; null when removed.")
 
 
 class ReplayOut(BaseModel):
@@ -196,7 +205,9 @@ class ReplayOut(BaseModel):
     logged_under: PolicyRef
     replayed_under: PolicyRef
     same_version: bool
-    matches: bool = Field(description="Own version: identical output. Another version: no differences.")
+    matches: bool = Field(
+        description="Own version: identical output and the same rules fired. Another version: no differences."
+    )
     differences: list[DifferenceOut]
     decision: dict[str, Any] | None
     error: dict[str, str] | None = Field(None, description="The other version refused the input (code, message).")
