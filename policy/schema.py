@@ -305,19 +305,8 @@ class TermsPolicy(_Model):
 
 # --- review ---------------------------------------------------------------------------------
 class ReviewPolicy(_Model):
+    # At most MAX_REVIEW_DAYS: a check (policy.checks), so every grade over it is reported at once.
     per_grade: Annotated[dict[str, Annotated[int, Field(ge=1)]], Field(min_length=1)]
-
-    @field_validator("per_grade")
-    @classmethod
-    def _max_interval(cls, value: dict[str, int]) -> dict[str, int]:
-        for grade, days in value.items():
-            if days > MAX_REVIEW_DAYS:
-                raise PydanticCustomError(
-                    "review_interval_too_long",
-                    "grade {grade}: review every {days} days is more than 3 months ({max} days at most)",
-                    {"grade": grade, "days": days, "max": MAX_REVIEW_DAYS},
-                )
-        return value
 
 
 # --- order checks ---------------------------------------------------------------------------

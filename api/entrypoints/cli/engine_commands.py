@@ -84,7 +84,13 @@ def _explain(trace: dict[str, Any]) -> None:
         steps.add_row("base", limit["combine"], limit["base"])
         for c in limit["caps"]:
             steps.add_row("cap", c["cap"] + (" (binds)" if c["bound"] else ""), c["amount"])
-        steps.add_row("rounding", f"{limit['rounding']['mode']} to {limit['rounding']['step']}", limit["limit"])
+        floor = limit.get("floor")
+        rounded = floor["own_limit"] if floor else limit["limit"]
+        steps.add_row("rounding", f"{limit['rounding']['mode']} to {limit['rounding']['step']}", rounded)
+        if floor:  # the API's trace says it as limit.floor and bound_by floor_grade_<grade>
+            detail = f"grade {floor['grade']} would grant more for this file ({limit['bound_by']})"
+            steps.add_row("floor", detail, floor["limit"])
+        steps.add_row("limit", f"bound by {limit['bound_by']}", limit["limit"])
         out.print(steps)
     for key in sorted(set(trace) - {"policy", "rules_fired", "factors", "score", "grade_band", "limit", "kind"}):
         out.print(f"{key}: {json.dumps(trace[key], sort_keys=True, ensure_ascii=False)}", markup=False)
