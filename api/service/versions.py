@@ -60,7 +60,7 @@ from api.errors import (
     VersionLabelTaken,
     VersionNotFound,
 )
-from policy.errors import PolicyInvalid
+from policy.errors import Issue, PolicyInvalid
 from policy.validate import LoadedPolicy, load_policy
 from policy.versioning import canonical_json, content_hash
 
@@ -76,6 +76,7 @@ __all__ = [
     "list_versions",
     "publish",
     "retire",
+    "warnings_of",
 ]
 
 # Runs a policy's own test cases; returns one message per failing case (empty: all pass).
@@ -185,6 +186,11 @@ def publish(
     uow.events.add(record.id, "published", actor, meta.change_note, now)
     uow.commit()
     return record, True
+
+
+def warnings_of(version: VersionRecord) -> list[Issue]:
+    """The validation warnings of a stored version: valid, but probably not what its author meant."""
+    return list(load_policy(version.source_text, version.source_file).warnings)
 
 
 def _check_label_free(uow: AbstractUnitOfWork, policy_id: str, label: str, sha256: str) -> None:

@@ -53,7 +53,8 @@ plan collections. Every decision is logged with the policy version and the trace
 
 **Keys.** Send `Authorization: Bearer <key>` (or `X-API-Key: <key>`). Roles: `decide` (decisions),
 `author` (publish), `approve` (approve, activate, retire, release cases), `audit` (read), `admin`
-(keys, read). Create keys with `creditpolicy keys create --name N --role R`.
+(keys, read). An admin key creates keys with `POST /v1/keys` (or `creditpolicy keys create --name N
+--role R --key <admin key>`).
 
 **Errors** are RFC 9457 `application/problem+json` with a stable `code`; invalid bodies are 422
 with one `errors` entry (JSON `pointer`, `message`, `code`) per bad field.

@@ -151,7 +151,8 @@ def test_trading_one_basis_against_another_is_no_warning() -> None:
 
 def test_grades_below_the_credit_standard_set_no_floor_and_get_no_warning() -> None:
     # D is below min_grade C: it never gets a limit, so its 60 000 lifts nobody.
-    text = policy_with("    D:\n      method: fixed\n      amount: 0\n", "    D:\n      method: fixed\n      amount: 60000\n")
+    d_rule = "    D:\n      method: fixed\n      amount: 0\n"
+    text = policy_with(d_rule, d_rule.replace("amount: 0", "amount: 60000"))
     assert [w.code for w in load_policy(text, FILE).warnings] == []
 
 
