@@ -25,7 +25,7 @@ from api.bootstrap import bootstrap, warm_up
 from api.entrypoints.http.deps import KeyCache
 from api.entrypoints.http.metrics import Metrics
 from api.entrypoints.http.problems import BodyLimit, install_problem_handlers
-from api.entrypoints.http.routes import cases, customers, decisions, health, versions, webhooks
+from api.entrypoints.http.routes import cases, customers, decisions, health, keys, versions, webhooks
 from api.entrypoints.http.schemas.decisions import document_decision_bodies
 from api.entrypoints.http.schemas.versions import PublishRequest
 from api.service.decisions import DecisionWriter
@@ -146,6 +146,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.include_router(decisions.decision_router)
-    for module in (decisions, versions, cases, customers, webhooks, health):
+    for module in (decisions, versions, cases, customers, webhooks, keys, health):
         app.include_router(module.router)
     return app
