@@ -25,6 +25,7 @@ from policy.validate import LoadedPolicy, load_policy
 __all__ = [
     "CasesReport",
     "cases_beside",
+    "cases_file_name",
     "cases_runner",
     "compile_file",
     "compile_text",
@@ -118,9 +119,14 @@ def find_cases_files(path: Path) -> list[Path]:
     raise InputFileError(f"{path}: no such file or directory")
 
 
+def cases_file_name(policy_file: str) -> str:
+    """The name of the cases file that belongs to a policy file: ``rules/x.yaml`` → ``rules/x.cases.yaml``."""
+    return policy_file.removesuffix(".yaml").removesuffix(".yml") + ".cases.yaml"
+
+
 def cases_beside(policy_path: Path) -> Path | None:
     """The cases file that belongs to a policy file (``x.yaml`` → ``x.cases.yaml``), if any."""
-    candidate = policy_path.with_name(policy_path.name.removesuffix(".yaml").removesuffix(".yml") + ".cases.yaml")
+    candidate = policy_path.with_name(cases_file_name(policy_path.name))
     return candidate if candidate.exists() else None
 
 
