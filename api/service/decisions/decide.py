@@ -39,7 +39,7 @@ from api.errors import (
     VersionNotApproved,
     VersionNotFound,
 )
-from api.service.decisions.envelope import Envelope, read_envelope
+from api.service.decisions.envelope import Envelope, dated, read_envelope
 from api.service.decisions.hooks import HOOKS, READS, StoreContext
 from api.service.decisions.idempotency import stored_answer
 from api.service.decisions.response import DecisionResponse
@@ -145,6 +145,7 @@ def evaluate(
 ) -> PreparedDecision:
     """Parse and evaluate a decision; ``uow`` is only read (which version decides). Nothing is written."""
     handler = kind_named(kind)
+    envelope = dated(envelope, uow.now().date())  # as_of left out: today (UTC), logged as the day used
     request = parse_request(handler, envelope.payload)
     version, compiled = _deciding_version(uow, registry, caller, handler.as_of(request), envelope.pinned)
     decision = decide(compiled, handler, request)
@@ -212,6 +213,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
         "kind": prepared.kind,
         "request_id": prepared.request_id,
         "created_at": iso(created_at),
+        "as_of": decision.kind.as_of(decision.request).isoformat(),
         "policy": {"id": version.policy_id, "version": version.label, "sha256": version.sha256},
         "outcome": outcome,
         "reasons": reasons,
