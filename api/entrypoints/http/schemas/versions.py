@@ -165,6 +165,12 @@ PUBLISH_BODY = {
                         },
                     },
                 },
+                "examples": {
+                    "upload": {
+                        "summary": "The policy file and its cases (-F policy=@standard.yaml -F cases=@…)",
+                        "value": {"policy": _POLICY_EXAMPLE, "cases": "policy: standard.yaml\ncases:\n  - ...\n"},
+                    }
+                },
             },
             "application/yaml": {
                 "schema": {"type": "string"},
