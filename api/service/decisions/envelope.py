@@ -3,8 +3,10 @@
 A decision request is the engine's input model plus two optional top-level fields:
 ``request_id`` (idempotency) and ``policy_version`` (pin a version instead of deciding by
 ``as_of``). ``as_of`` itself may be left out: :func:`dated` fills in the day the service decides
-on, so the logged input holds the day used and a replay decides as the first time did. Before anything is decided, a body that no decision input can hold is refused,
-pointing at the part at fault: nesting past :data:`MAX_DEPTH`, a NUL character (PostgreSQL
+on, so the logged input holds the day used and a replay decides as the first time did.
+
+Before anything is decided, a body that no decision input can hold is refused, pointing at the
+part at fault: nesting past :data:`MAX_DEPTH`, a NUL character (PostgreSQL
 cannot store one; SQLite can, and both must answer alike), text that is not Unicode (a lone
 surrogate such as ``\\ud800``, which JSON can spell but UTF-8 cannot encode).
 """
