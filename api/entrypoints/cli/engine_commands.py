@@ -12,6 +12,7 @@ from rich.table import Table
 from api.entrypoints.cli.output import err, out, print_table, text_row
 from api.errors import InputFileError
 from api.service import policy_cases
+from api.service.decisions.response import canonical_rates
 from engine.decide import DECISION_KINDS
 from engine.errors import CompileError, EngineError
 from policy.errors import PolicyInvalid
@@ -111,9 +112,10 @@ def decide_command(
         raise _fail(str(exc), 1) from None
     except EngineError as exc:
         raise _fail(f"error: {input_file}: {exc} [{exc.code}]", 2) from None
-    out.print(json.dumps(decision.output(), indent=2, sort_keys=True, ensure_ascii=False), markup=False)
+    output = canonical_rates(decision.output())  # rates as the API renders them
+    out.print(json.dumps(output, indent=2, sort_keys=True, ensure_ascii=False), markup=False)
     if explain:
-        _explain(decision.trace)
+        _explain(canonical_rates(decision.trace))
 
 
 def register(app: typer.Typer) -> None:

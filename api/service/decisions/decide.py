@@ -42,7 +42,7 @@ from api.errors import (
 from api.service.decisions.envelope import Envelope, dated, read_envelope
 from api.service.decisions.hooks import HOOKS, READS, StoreContext
 from api.service.decisions.idempotency import stored_answer
-from api.service.decisions.response import DecisionResponse
+from api.service.decisions.response import DecisionResponse, canonical_rates
 from api.service.jsontext import canonical, dumps, iso
 from api.service.keys import Caller
 from api.service.registry import PolicyRegistry
@@ -158,7 +158,7 @@ def evaluate(
         version=version,
         compiled=compiled,
         input_json=envelope.text,
-        trace_json=canonical(decision.trace),
+        trace_json=canonical(canonical_rates(decision.trace)),
     )
 
 
@@ -186,7 +186,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
     retries (:func:`log_decision`), then seeing what the other request stored.
     """
     decision, version = prepared.decision, prepared.version
-    output = decision.output()
+    output = canonical_rates(decision.output())
     decision_id = str(uuid.uuid4())
     created_at = uow.now()
     outcome = decision.outcome

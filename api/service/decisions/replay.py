@@ -1,8 +1,9 @@
 """Reproduction: a logged decision evaluated again, under its own version or another one. Writes nothing.
 
-Under its own version the engine's output must be byte-identical (canonical JSON) to the logged
-one. Under another version the differences show what that version would have decided; the
-``/policy`` member, which names the version, is left out of them. A version may be a draft here:
+Under its own version the engine's output must be byte-identical (canonical JSON, rates in their
+one form: :func:`~api.service.decisions.response.canonical_rates`) to the logged one. Under
+another version the differences show what that version would have decided; the ``/policy``
+member, which names the version, is left out of them. A version may be a draft here:
 "what would this draft change" is what an approver asks before approving it.
 """
 
@@ -16,6 +17,7 @@ from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import DecisionNotFound
 from api.service.decisions.envelope import read_envelope
+from api.service.decisions.response import canonical_rates
 from api.service.jsontext import canonical, loads
 from api.service.registry import PolicyRegistry
 from api.service.versions import get_version
@@ -71,12 +73,13 @@ def replay(
     payload = read_envelope(loads(record.input_json)).payload
     own = get_version(uow, record.policy_sha256)
     version = own if against is None else get_version(uow, against, record.policy_id)
-    old = loads(record.output_json)["decision"]
+    # Both sides in the canonical rate form: a decision logged before it ("0.0200") still matches.
+    old = canonical_rates(loads(record.output_json)["decision"])
     same = version.sha256 == own.sha256
     new: dict[str, Any] | None = None
     refused: dict[str, str] | None = None
     try:
-        new = decide(registry.compiled(version), record.kind, payload).output()
+        new = canonical_rates(decide(registry.compiled(version), record.kind, payload).output())
     except EngineError as error:  # the other version refuses the input: that is the difference
         refused = {"code": error.code, "message": error.message}
     found = list(differences(old, new))
