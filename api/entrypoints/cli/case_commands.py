@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.entrypoints.cli.db_commands import unit_of_work
-from api.entrypoints.cli.output import FormatOption, ListingFormat, print_listing
+from api.entrypoints.cli.output import FormatOption, ListingFormat, err, print_listing
 from api.service import cases
 
 __all__ = ["register"]
@@ -32,6 +32,9 @@ def cases_command(
     """List credit cases (the holds of order decisions), newest first: `--status open` is the credit team's queue."""
     with unit_of_work() as uow:
         page = cases.list_cases(uow, status=status, customer_id=customer, limit=limit)
+    if not page.items and fmt is ListingFormat.table:
+        err.print("no credit cases", markup=False)
+        return
     print_listing(fmt, [cases.case_to_dict(case) for case in page.items], CASE_COLUMNS)
 
 
