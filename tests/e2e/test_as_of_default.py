@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,11 +15,12 @@ KINDS = ("assess", "order", "settlement", "collection")
 TODAY = dt.date(2026, 7, 15)
 
 
-@pytest.fixture
-def service_on_a_fixed_day(backend: str, tmp_path: Path) -> Iterator[Service]:
-    """A service whose clock reads 2026-07-15 10:00 UTC."""
+@pytest.fixture(scope="module")
+def service_on_a_fixed_day(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service whose clock reads 2026-07-15 10:00 UTC (its tests use customers and ids of their own)."""
     moment = dt.datetime(2026, 7, 15, 10, 0, tzinfo=dt.UTC)
-    with throwaway_database(backend, tmp_path, prefix="e2e") as url, running_service(url, clock=lambda: moment) as svc:
+    directory = tmp_path_factory.mktemp("as_of")
+    with throwaway_database(backend, directory, prefix="e2e") as url, running_service(url, clock=lambda: moment) as svc:
         yield svc
 
 
