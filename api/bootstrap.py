@@ -89,7 +89,8 @@ def _put_shipped_policy_in_force(uow: UnitOfWork, policy_file: Path) -> None:
 def _announce(created: list[tuple[str, str, str]], existing: int, settings: Settings, out: TextIO) -> None:
     if not created:
         out.write(
-            f"creditpolicy: {existing} API key(s) stored; `creditpolicy keys create --name N --role R` adds one\n"
+            f"creditpolicy: {existing} API key(s) stored; "
+            "`creditpolicy keys create --name N --role R --key <admin key>` adds one\n"
         )
         out.flush()
         return
@@ -107,7 +108,7 @@ def _announce(created: list[tuple[str, str, str]], existing: int, settings: Sett
         """    -d '{"customer": {"id": "C-1", "grade": "A", "limit": "500000.00"}, """
         """"order": {"id": "SO-1", "amount": "1000.00", "currency": "CNY"}, "as_of": "2026-06-30"}' \\""",
         f"    {base}/v1/decisions/order",
-        f"API docs: {base}/docs     More keys: creditpolicy keys create --name NAME --role ROLE",
+        f"API docs: {base}/docs     More keys: creditpolicy keys create --name NAME --role ROLE --key <admin key>",
         rule,
     ]
     out.write("\n".join(lines) + "\n")

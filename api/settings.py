@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")
+    api_key: str | None = Field(
+        None, repr=False, description="the API key the CLI's store-changing commands act as (`--key` overrides it)"
+    )
 
     @field_validator("webhook_allowed_networks")
     @classmethod

@@ -387,6 +387,12 @@ def stage_ladders(c: _Compilation) -> Ladders:
     for seg, lad in c.loaded.policy.collection.segments.items():
         steps = tuple((step, lad.steps[step]) for step in s.LADDER_STEPS if step in lad.steps)
         aux = tuple((a, lad.auxiliary[a]) for a in s.AUXILIARY_ACTIONS if a in lad.auxiliary)
+        base = ("collection", "segments", seg)
+        parts = (
+            *((f"step.{step}", c.src((*base, "steps", step))) for step, _ in steps),
+            *((f"aux.{action}", c.src((*base, "auxiliary", action))) for action, _ in aux),
+            *((name, c.src((*base, name))) for name in ("skip_steps", "min_days_between_steps", "pause_when_disputed")),
+        )
         ladders[seg] = LadderIR(
             seg,
             steps,
@@ -394,7 +400,8 @@ def stage_ladders(c: _Compilation) -> Ladders:
             lad.skip_steps,
             lad.min_days_between_steps,
             lad.pause_when_disputed,
-            c.src(("collection", "segments", seg)),
+            c.src(base),
+            parts,
         )
     return Ladders(MappingProxyType(ladders))
 
@@ -434,7 +441,9 @@ def stage_rule_tables(c: _Compilation) -> RuleTables:
                 if name == "arbitration":
                     # Arbitration needs a written arbitration agreement; without one it is not on the ladder.
                     parts.append(Compare("==", arb_f, Literal(True, FieldType.BOOL)))
-                ladder_rules.append((f"collection.{lad.segment}.{kind}.{name}", And(tuple(parts)), lad.source))
+                # Each rule cites its own step's line, so a trace points at the threshold that held.
+                source = lad.source_of(f"{kind}.{name}")
+                ladder_rules.append((f"collection.{lad.segment}.{kind}.{name}", And(tuple(parts)), source))
     window = Compare("<=", SETTLEMENT_FIELDS["day"], SETTLEMENT_FIELDS["window_days"])
     terms_src = c.src(("terms",))
     standards, order = c.get(StandardsIR), c.get(OrderRulesIR)

@@ -225,6 +225,12 @@ class LadderIR:
     min_days_between_steps: int
     pause_when_disputed: bool
     source: SourceRef
+    # Where each part was written, by "step.<step>", "aux.<action>" or the setting's name.
+    parts: tuple[tuple[str, SourceRef], ...] = ()
+
+    def source_of(self, part: str) -> SourceRef:
+        """Where ``part`` of the ladder was written (the segment's line for a part the file leaves out)."""
+        return dict(self.parts).get(part, self.source)
 
 
 FactValue = Decimal | str | bool | None  # None: the field is absent

@@ -1,26 +1,37 @@
 """Semantic validation: the rules of a policy that span several places in the file.
 
-It runs on a :class:`~policy.schema.Policy` that already has the right shape. The checks are an
+It runs on a :class:`~policy.schema.Policy` built from what has the right shape. The checks are an
 ordered list of small named stages; every stage runs and every problem is collected, so a credit
 manager fixes the whole file in one pass. Stages are independent of each other: each one looks
 only at the model, so the order only decides the order of the report (grades first, because the
 rest of the policy is organised by grade).
+
+Each stage says what it reads (:class:`Stage`): the parts it needs **whole** (the weights sum
+only over every factor; a grade is unknown only against the whole scale) and the parts whose
+parsed items are enough (each condition parses on its own). When a section's shape is wrong,
+the validator leaves out the items holding the errors (:mod:`policy.validate`); a stage runs when
+what it reads is there, so a shape error in one place never hides a meaning error elsewhere.
+
+Most findings are errors. A few are warnings (``severity: warning``): the policy is valid and
+decides as written, but probably not as its author meant (``limit_lifted_by_floor``).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from policy.errors import ExpressionError, Issue
+from policy.errors import WARNING, ExpressionError, Issue
 from policy.expressions import parse_condition
 from policy.fields import ASSESS_FIELDS, SEGMENTS, FieldType, lookup_field
 from policy.loader import DocPath, LoadedDocument
 from policy.schema import (
     AUXILIARY_ACTIONS,
     LADDER_STEPS,
+    MAX_REVIEW_DAYS,
     BandedFactor,
     FixedLimit,
     LimitCaps,
@@ -37,7 +48,9 @@ __all__ = [
     "MAX_STANDARDS_RULES",
     "Check",
     "CheckContext",
+    "Stage",
     "run_checks",
+    "written_path",
 ]
 
 MAX_STANDARDS_RULES = 100  # the engine evaluates every standards rule for every assessment
@@ -46,29 +59,72 @@ _CENT = Decimal("0.01")
 _FIELD_GROUPS = ", ".join(sorted({f"{p.split('.')[0]}.…" for p in ASSESS_FIELDS if "." in p})) + ", ratings.<name>"
 
 
+def written_path(path: DocPath, dropped: Mapping[DocPath, frozenset[str | int]] | None) -> DocPath:
+    """``path`` as written in the file, where items left out of a list shifted the ones after them."""
+    for collection, left_out in (dropped or {}).items():
+        size = len(collection)
+        index = path[size] if path[:size] == collection and len(path) > size else None
+        if isinstance(index, int):
+            kept = (i for i in itertools.count() if i not in left_out)
+            return (*collection, next(itertools.islice(kept, index, None)), *path[size + 1 :])
+    return path
+
+
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check needs besides the model: the file name and where each path was written."""
+    """What a check needs besides the model: the file name, where each path was written, what parsed.
+
+    ``unparsed`` names the sections whose shape was wrong beyond repair (no check reads them);
+    ``dropped`` names, per collection, the items left out because their shape was wrong (list
+    indices or mapping keys). Both are empty for a policy that has the right shape.
+    """
 
     file: str
     document: LoadedDocument | None = None
+    unparsed: frozenset[str] = frozenset()
+    dropped: Mapping[DocPath, frozenset[str | int]] = field(default_factory=dict)
 
     def location(self, path: DocPath) -> tuple[int, int]:
         """1-based (line, column) of ``path`` or its nearest written ancestor; (1, 1) without a document."""
         return self.document.location(path) if self.document is not None else (1, 1)
 
-    def issue(self, path: DocPath, message: str, code: str) -> Issue:
+    def issue(self, path: DocPath, message: str, code: str, severity: str = "error") -> Issue:
         """An issue located at ``path``."""
+        path = written_path(path, self.dropped)
         line, col = self.location(path)
-        return Issue(self.file, line, col, path, message, code)
+        return Issue(self.file, line, col, path, message, code, severity)
 
     def text_issue(self, path: DocPath, column: int, message: str, code: str) -> Issue:
         """An issue at 1-based ``column`` inside the text value at ``path`` (a condition or terms)."""
+        path = written_path(path, self.dropped)
         line, col = self.document.text_location(path, column) if self.document is not None else (1, 1)
         return Issue(self.file, line, col, path, message, code)
 
+    def parsed(self, path: DocPath) -> bool:
+        """Whether the section holding ``path`` has a model (perhaps without some of its items)."""
+        return path[0] not in self.unparsed
+
+    def whole(self, path: DocPath) -> bool:
+        """Whether ``path`` has a model with every item written under it."""
+        return self.parsed(path) and not any(
+            left[: len(path)] == path or path[: len(left)] == left for left in self.dropped
+        )
+
 
 Check = Callable[[Policy, CheckContext], list[Issue]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A named check and what it reads: parts it needs whole, parts whose parsed items suffice."""
+
+    name: str
+    check: Check
+    whole: tuple[DocPath, ...] = ()
+    parts: tuple[DocPath, ...] = ()
+
+    def runs_on(self, ctx: CheckContext) -> bool:
+        return all(ctx.whole(path) for path in self.whole) and all(ctx.parsed(path) for path in self.parts)
 
 
 def _grades(policy: Policy) -> list[str]:
@@ -180,30 +236,59 @@ def check_grade_bands(policy: Policy, ctx: CheckContext) -> list[Issue]:
     return issues
 
 
-def check_grade_references(policy: Policy, ctx: CheckContext) -> list[Issue]:
-    """Every grade has limits, terms and a review interval; nothing names a grade outside the scale."""
+def _grade_entries(section: str) -> Check:
+    """The check that ``section.per_grade`` names each grade of the scale once, and nothing else."""
+
+    def check(policy: Policy, ctx: CheckContext) -> list[Issue]:
+        grades = _grades(policy)
+        entries = list(getattr(policy, section).per_grade)
+        issues = [
+            ctx.issue((section, "per_grade", grade), f"unknown grade {grade}{_unknown(grade, grades)}", "unknown_grade")
+            for grade in entries
+            if grade not in grades
+        ]
+        if ctx.whole((section, "per_grade")):  # an entry left out for its shape is written, not missing
+            issues += [
+                ctx.issue(
+                    (section, "per_grade"),
+                    f"grade {grade} has no entry here; every grade of the scale needs one",
+                    "missing_grade_entry",
+                )
+                for grade in grades
+                if grade not in entries
+            ]
+        return issues
+
+    check.__doc__ = f"Every grade has an entry in {section}.per_grade; it names no grade outside the scale."
+    return check
+
+
+check_limit_grades = _grade_entries("limits")
+check_terms_grades = _grade_entries("terms")
+check_review_grades = _grade_entries("review")
+
+
+def check_min_grade(policy: Policy, ctx: CheckContext) -> list[Issue]:
+    """The credit standard's minimum grade is on the scale."""
     grades = _grades(policy)
-    issues: list[Issue] = []
-    sections: tuple[tuple[str, Iterable[str]], ...] = (
-        ("limits", policy.limits.per_grade),
-        ("terms", policy.terms.per_grade),
-        ("review", policy.review.per_grade),
-    )
-    for section, entries in sections:
-        entries = list(entries)
-        for grade in entries:
-            if grade not in grades:
-                message = f"unknown grade {grade}" + _unknown(grade, grades)
-                issues.append(ctx.issue((section, "per_grade", grade), message, "unknown_grade"))
-        for grade in grades:
-            if grade not in entries:
-                message = f"grade {grade} has no entry here; every grade of the scale needs one"
-                issues.append(ctx.issue((section, "per_grade"), message, "missing_grade_entry"))
     min_grade = policy.standards.min_grade
     if min_grade is not None and min_grade not in grades:
         message = f"unknown grade {min_grade}" + _unknown(min_grade, grades)
-        issues.append(ctx.issue(("standards", "min_grade"), message, "unknown_grade"))
-    return issues
+        return [ctx.issue(("standards", "min_grade"), message, "unknown_grade")]
+    return []
+
+
+def check_review_intervals(policy: Policy, ctx: CheckContext) -> list[Issue]:
+    """Every grade is reviewed at least every 3 months (92 days)."""
+    return [
+        ctx.issue(
+            ("review", "per_grade", grade),
+            f"grade {grade}: review every {days} days is more than 3 months ({MAX_REVIEW_DAYS} days at most)",
+            "review_interval_too_long",
+        )
+        for grade, days in policy.review.per_grade.items()
+        if days > MAX_REVIEW_DAYS
+    ]
 
 
 def check_review_order(policy: Policy, ctx: CheckContext) -> list[Issue]:
@@ -424,11 +509,8 @@ def check_limit_caps_order(policy: Policy, ctx: CheckContext) -> list[Issue]:
     issues: list[Issue] = []
     weaker: list[tuple[str, LimitCaps]] = []
     most: list[tuple[str, Decimal | None]] = []  # the most each weaker grade can grant (None: no bound)
-    strength = _by_strength(policy)
-    minimum = policy.standards.min_grade
     # Grades below the credit standard never get a limit, so they never set a floor.
-    granting = strength[: strength.index(minimum) + 1] if minimum in strength else strength
-    for grade in reversed(granting):
+    for grade in reversed(_granting(policy)):
         rule = policy.limits.per_grade.get(grade)
         if rule is None:
             continue
@@ -453,6 +535,68 @@ def check_limit_caps_order(policy: Policy, ctx: CheckContext) -> list[Issue]:
                 issues.append(ctx.issue(path, message, "limit_caps_order"))
         weaker.append((grade, caps))
         most.append((grade, _most_granted(rule, caps)))
+    return issues
+
+
+_PCT_BASIS = {
+    "pct_working_capital": "working capital",
+    "pct_liquidation_value": "liquidation value",
+    "pct_net_assets": "net assets",
+}
+
+
+def _granting(policy: Policy) -> list[str]:
+    """The grades that get a limit, strongest first: those at or above the credit standard's minimum."""
+    strength = _by_strength(policy)
+    minimum = policy.standards.min_grade
+    return strength[: strength.index(minimum) + 1] if minimum in strength else strength
+
+
+def _fixed_bound(rule: FixedLimit | PctLimit | MinOfLimits, caps: LimitCaps) -> Decimal | None:
+    """The fixed amount a rule's method names, within its absolute cap (None: the method names none)."""
+    amounts = [m.amount for _, m in _methods(rule) if isinstance(m, FixedLimit)]
+    if not amounts:
+        return None
+    return min(amounts) if caps.absolute is None else min(*amounts, caps.absolute)
+
+
+def check_limit_floor(policy: Policy, ctx: CheckContext) -> list[Issue]:
+    """Warn where a weaker grade's method grants more than a stronger grade's on the same basis.
+
+    The engine grants a grade at least what a weaker grade that still gets credit would for the
+    same file (the floor), so the stronger grade's own percentage or amount then never decides:
+    valid, but rarely what the author meant. Only inversions on a basis both methods use are
+    reported — 25 % of working capital under 20 % — never the trade-off between bases (working
+    capital against liquidation value), which is a design choice.
+    """
+    issues: list[Issue] = []
+    granting = [g for g in _granting(policy) if g in policy.limits.per_grade]
+    for index, grade in enumerate(granting):
+        rule = policy.limits.per_grade[grade]
+        caps = rule.caps or policy.limits.caps
+        pcts = {m.method: m.pct for _, m in _methods(rule) if isinstance(m, PctLimit)}
+        fixed = _fixed_bound(rule, caps)
+        for weaker in granting[index + 1 :]:
+            other = policy.limits.per_grade[weaker]
+            other_fixed = _fixed_bound(other, other.caps or policy.limits.caps)
+            if other_fixed == 0:
+                continue  # grants nothing, whatever else it says
+            for sub, method in _methods(other):
+                base: DocPath = ("limits", "per_grade", weaker, *sub)
+                if isinstance(method, PctLimit) and method.pct > pcts.get(method.method, method.pct):
+                    what = f"{_num(method.pct)} of {_PCT_BASIS[method.method]}"
+                    mine = f"{_num(pcts[method.method])} of it"
+                elif isinstance(method, FixedLimit) and fixed is not None and (other_fixed or 0) > fixed:
+                    what, mine = f"up to {_num(other_fixed or 0)}", f"at most {_num(fixed)}"
+                else:
+                    continue
+                message = (
+                    f"the weaker grade {weaker} grants {what} where the stronger grade {grade} grants {mine}; "
+                    f"for such a file the engine lifts {grade}'s limit to {weaker}'s (floor_grade_{weaker} in the "
+                    f"trace), so {grade}'s own rule does not decide: raise {grade}'s or lower {weaker}'s"
+                )
+                field_name = "pct" if isinstance(method, PctLimit) else "amount"
+                issues.append(ctx.issue((*base, field_name), message, "limit_lifted_by_floor", WARNING))
     return issues
 
 
@@ -519,11 +663,12 @@ def check_segments(policy: Policy, ctx: CheckContext) -> list[Issue]:
         for name in segments
         if name not in SEGMENTS
     ]
-    issues += [
-        ctx.issue(("collection", "segments"), f"the segment '{name}' has no ladder", "missing_segment")
-        for name in SEGMENTS
-        if name not in segments
-    ]
+    if ctx.whole(("collection", "segments")):  # a ladder left out for its shape is written, not missing
+        issues += [
+            ctx.issue(("collection", "segments"), f"the segment '{name}' has no ladder", "missing_segment")
+            for name in SEGMENTS
+            if name not in segments
+        ]
     return issues
 
 
@@ -564,33 +709,42 @@ def check_ladders(policy: Policy, ctx: CheckContext) -> list[Issue]:
     return issues
 
 
+_GRADES: DocPath = ("grades",)
+_FACTORS: DocPath = ("scorecard", "factors")
+
 # Order only shapes the report: metadata, the scale, then the sections organised by grade.
-CHECKS: tuple[tuple[str, Check], ...] = (
-    ("effective_range", check_effective_range),
-    ("duplicate_grades", check_duplicate_grades),
-    ("grade_bands", check_grade_bands),
-    ("grade_references", check_grade_references),
-    ("factor_ids", check_factor_ids),
-    ("factor_groups", check_factor_groups),
-    ("factor_inputs", check_factor_inputs),
-    ("weights", check_weights),
-    ("factor_bands", check_factor_bands),
-    ("standards", check_standards),
-    ("limits", check_limits),
-    ("limit_caps_order", check_limit_caps_order),
-    ("limit_rounding", check_limit_rounding),
-    ("terms", check_terms),
-    ("terms_order", check_terms_order),
-    ("review_order", check_review_order),
-    ("order_rules", check_order_rules),
-    ("segments", check_segments),
-    ("ladders", check_ladders),
+CHECKS: tuple[Stage, ...] = (
+    Stage("effective_range", check_effective_range, whole=(("policy",),)),
+    Stage("duplicate_grades", check_duplicate_grades, parts=(_GRADES,)),
+    Stage("grade_bands", check_grade_bands, whole=(_GRADES,)),
+    Stage("limit_grades", check_limit_grades, whole=(_GRADES,), parts=(("limits",),)),
+    Stage("terms_grades", check_terms_grades, whole=(_GRADES,), parts=(("terms",),)),
+    Stage("review_grades", check_review_grades, whole=(_GRADES,), parts=(("review",),)),
+    Stage("min_grade", check_min_grade, whole=(_GRADES,), parts=(("standards",),)),
+    Stage("factor_ids", check_factor_ids, parts=(_FACTORS,)),
+    Stage("factor_groups", check_factor_groups, whole=(("scorecard", "groups"),), parts=(_FACTORS,)),
+    Stage("factor_inputs", check_factor_inputs, parts=(_FACTORS,)),
+    Stage("weights", check_weights, whole=(_FACTORS,)),
+    Stage("factor_bands", check_factor_bands, parts=(_FACTORS,)),
+    Stage("standards", check_standards, whole=(_GRADES,), parts=(("standards",),)),
+    Stage("limits", check_limits, parts=(("limits",),)),
+    Stage("limit_caps_order", check_limit_caps_order, whole=(_GRADES,), parts=(("limits",), ("standards",))),
+    Stage("limit_floor", check_limit_floor, whole=(_GRADES,), parts=(("limits",), ("standards",))),
+    Stage("limit_rounding", check_limit_rounding, parts=(("limits",),)),
+    Stage("terms", check_terms, parts=(("terms",),)),
+    Stage("terms_order", check_terms_order, parts=(_GRADES, ("terms",))),
+    Stage("review_intervals", check_review_intervals, parts=(("review",),)),
+    Stage("review_order", check_review_order, parts=(_GRADES, ("review",))),
+    Stage("order_rules", check_order_rules, whole=(_GRADES,), parts=(("order_rules",),)),
+    Stage("segments", check_segments, parts=(("collection",),)),
+    Stage("ladders", check_ladders, parts=(("collection",),)),
 )
 
 
 def run_checks(policy: Policy, ctx: CheckContext) -> list[Issue]:
-    """Run every stage and return all issues found (empty when the policy makes sense)."""
+    """Run every stage whose parts parsed and return all issues found (empty when the policy makes sense)."""
     issues: list[Issue] = []
-    for _, check in CHECKS:
-        issues.extend(check(policy, ctx))
+    for stage in CHECKS:
+        if stage.runs_on(ctx):
+            issues.extend(stage.check(policy, ctx))
     return issues

@@ -10,14 +10,19 @@ Hierarchy::
 
 Every problem is an :class:`Issue` with a stable ``code`` (snake_case, documented in
 the README), a message a credit manager understands, the document ``path``
-(``limits.per_grade.BBB.pct``) and the ``file:line:col`` where it was written.
+(``limits.per_grade.BBB.pct``) and the ``file:line:col`` where it was written. Its
+``severity`` is ``error`` (the policy is refused) or ``warning`` (valid, but probably not what
+was meant: the policy loads, and the warning travels with it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ExpressionError", "Issue", "PolicyError", "PolicyInvalid", "format_path"]
+__all__ = ["ERROR", "WARNING", "ExpressionError", "Issue", "PolicyError", "PolicyInvalid", "format_path"]
+
+ERROR = "error"
+WARNING = "warning"
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
@@ -41,17 +46,20 @@ class Issue:
     path: tuple[str | int, ...] = field(compare=False)
     message: str = field(compare=False)
     code: str = field(compare=False)
+    severity: str = field(default=ERROR, compare=False)
 
     @property
     def path_text(self) -> str:
         return format_path(self.path)
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column} {self.path_text}: {self.message} [{self.code}]"
+        label = "warning: " if self.severity == WARNING else ""
+        return f"{self.file}:{self.line}:{self.column} {self.path_text}: {label}{self.message} [{self.code}]"
 
     def to_dict(self) -> dict[str, object]:
         return {
             "code": self.code,
+            "severity": self.severity,
             "message": self.message,
             "file": self.file,
             "line": self.line,

@@ -52,6 +52,7 @@ __all__ = [
     "ScalarSpan",
     "load_document",
     "number_problem",
+    "read_document",
 ]
 
 DocPath = tuple[str | int, ...]
@@ -607,6 +608,21 @@ def _compose(text: str, file: str) -> MappingNode:
 
 def load_document(text: str, file: str) -> LoadedDocument:
     """Load one YAML mapping with exact numbers and the location of every path; raise PolicyInvalid."""
+    document, issues = read_document(text, file)
+    if issues:
+        raise PolicyInvalid(issues)
+    return document
+
+
+def read_document(text: str, file: str) -> tuple[LoadedDocument, list[Issue]]:
+    """Load one YAML mapping, returning the problems met on the way instead of raising them.
+
+    The data is built around each problem (a duplicate key keeps its first value, a number out of
+    range or a value under an unknown tag stays text, a key that is not text is left out), so the
+    policy's other mistakes can still be found in the same pass. A file that cannot be read as
+    one mapping, or a problem that stops construction (size, depth, a recursive alias), raises
+    PolicyInvalid.
+    """
     if len(text) > MAX_TEXT_CHARS:
         message = f"the file has {len(text)} characters; a policy file may have at most {MAX_TEXT_CHARS}"
         raise PolicyInvalid([Issue(file, 1, 1, (), message, "yaml_too_large")])
@@ -617,10 +633,11 @@ def load_document(text: str, file: str) -> LoadedDocument:
     try:
         data = builder.build(root, (), 1)
     except _Abort as stop:
-        builder.issues.append(stop.issue)
-    if builder.issues:
-        # A value reached through several aliases or merges is one mistake in the file: report it once.
-        unique = {(i.line, i.column, i.code, i.message): i for i in reversed(builder.issues)}
-        raise PolicyInvalid(list(unique.values()))
+        raise PolicyInvalid(_unique([*builder.issues, stop.issue])) from None
     assert isinstance(data, dict)
-    return LoadedDocument(data, builder.marks, file, text, builder.spans)
+    return LoadedDocument(data, builder.marks, file, text, builder.spans), _unique(builder.issues)
+
+
+def _unique(issues: list[Issue]) -> list[Issue]:
+    """A value reached through several aliases or merges is one mistake in the file: report it once."""
+    return list({(i.line, i.column, i.code, i.message): i for i in reversed(issues)}.values())

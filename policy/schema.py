@@ -387,21 +387,10 @@ class TermsPolicy(_Model):
 class ReviewPolicy(_Model):
     """How often each grade is reviewed, in days (never more than 3 months apart)."""
 
+    # At most MAX_REVIEW_DAYS: a check (policy.checks), so every grade over it is reported at once.
     per_grade: Annotated[dict[str, Annotated[int, Field(ge=1)]], Field(min_length=1)] = Field(
         description=f"days between two reviews of a customer of each grade (1 to {MAX_REVIEW_DAYS})"
     )
-
-    @field_validator("per_grade")
-    @classmethod
-    def _max_interval(cls, value: dict[str, int]) -> dict[str, int]:
-        for grade, days in value.items():
-            if days > MAX_REVIEW_DAYS:
-                raise PydanticCustomError(
-                    "review_interval_too_long",
-                    "grade {grade}: review every {days} days is more than 3 months ({max} days at most)",
-                    {"grade": grade, "days": days, "max": MAX_REVIEW_DAYS},
-                )
-        return value
 
 
 # --- order checks ---------------------------------------------------------------------------

@@ -1,10 +1,14 @@
-"""Load and validate a policy: YAML → shape (pydantic) → meaning (checks), every problem located.
+"""Load and validate a policy: YAML → shape (pydantic) → meaning (checks), every problem located, in one pass.
 
-The three steps stop at the first one that fails, because a later step cannot make sense of an
-earlier step's failure (no shape without YAML, no cross-references without a shape); within a
-step every problem is reported. Pydantic's errors are translated into :class:`Issue` objects in
-the document's own terms: the path as written in the file (without pydantic's union tags), a
-plain-English message, and the line and column from the loader's marks.
+A mistake in one place never hides a mistake elsewhere. The YAML loader builds the data around
+what it cannot read; pydantic checks the shape of the whole document and reports every error;
+then each section is taken as far as it goes — a section with errors is validated again without
+the items that hold them (a factor, a grade's entry, a rule, a segment) — and every semantic
+check runs on whatever it needs that did parse (:data:`policy.checks.CHECKS` says what each
+check reads). A check that needs a whole section waits only when that section lost an item.
+Pydantic's errors are translated into :class:`Issue` objects in the document's own terms: the
+path as written in the file (without pydantic's union tags), a plain-English message, and the
+line and column from the loader's marks.
 """
 
 from __future__ import annotations
@@ -20,13 +24,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from policy.checks import CheckContext, run_checks
-from policy.errors import Issue, PolicyInvalid
-from policy.loader import DocPath, LoadedDocument, load_document, number_problem
+from policy.checks import CheckContext, run_checks, written_path
+from policy.errors import ERROR, Issue, PolicyInvalid
+from policy.loader import DocPath, LoadedDocument, number_problem, read_document
 from policy.schema import Policy
 from policy.versioning import content_hash
 
@@ -44,12 +48,13 @@ _RENAMED = {
 
 @dataclass(frozen=True)
 class LoadedPolicy:
-    """A valid policy with the document it came from, for locating things in the file."""
+    """A valid policy with the document it came from, for locating things in the file, and its warnings."""
 
     policy: Policy
     document: LoadedDocument
     file: str
     text: str
+    warnings: tuple[Issue, ...] = ()
 
     def location(self, path: DocPath) -> tuple[int, int]:
         """1-based (line, column) of ``path`` or of its nearest ancestor written in the file."""
@@ -62,19 +67,14 @@ class LoadedPolicy:
 
 
 def load_policy(text: str, file: str) -> LoadedPolicy:
-    """Load, shape-check and semantically check a policy; raise PolicyInvalid with every issue."""
-    document = load_document(text, file)
-    try:
-        policy = Policy.model_validate(document.data)
-    except ValidationError as error:
-        raise PolicyInvalid([_issue_from_pydantic(e, document) for e in error.errors()]) from None
-    issues = _number_issues(policy.model_dump(), (), document)
-    if issues:
-        raise PolicyInvalid(issues)  # the checks do arithmetic, which needs bounded numbers
-    issues = run_checks(policy, CheckContext(file, document))
-    if issues:
+    """Load, shape-check and semantically check a policy; raise PolicyInvalid with every issue (warnings too)."""
+    document, loader_issues = read_document(text, file)
+    parsed = _parse(document, loader_issues)
+    ctx = CheckContext(file, document, unparsed=parsed.unparsed, dropped=parsed.dropped)
+    issues = parsed.issues + run_checks(parsed.policy, ctx)
+    if any(issue.severity == ERROR for issue in issues):
         raise PolicyInvalid(issues)
-    return LoadedPolicy(policy, document, file, text)
+    return LoadedPolicy(parsed.policy, document, file, text, tuple(sorted(issues)))
 
 
 def load_policy_file(path: str | Path) -> LoadedPolicy:
@@ -101,34 +101,180 @@ class FileReport:
 
     @property
     def ok(self) -> bool:
-        """True when the file is a valid policy."""
+        """True when the file is a valid policy (it may still have warnings)."""
         return self.loaded is not None
 
     def lines(self) -> list[str]:
-        """One line per issue, or one summary line when the policy is valid."""
+        """One line per issue (errors and warnings, in file order), then the summary line of a valid policy."""
         if self.loaded is None:
             return [str(issue) for issue in self.issues]
         meta = self.loaded.policy.policy
-        return [f"{self.file}: ok (policy {meta.id} version {meta.version}, sha256 {self.loaded.content_hash})"]
+        summary = f"{self.file}: ok (policy {meta.id} version {meta.version}, sha256 {self.loaded.content_hash})"
+        count = len(self.loaded.warnings)
+        if count:
+            summary += f", {count} warning{'s' * (count != 1)}"
+        return [*(str(warning) for warning in self.loaded.warnings), summary]
 
 
 def validate_file(path: str | Path) -> FileReport:
     """Validate one file; OSError if it cannot be read."""
     try:
-        return FileReport(str(path), load_policy_file(path), ())
+        loaded = load_policy_file(path)
     except PolicyInvalid as invalid:
         return FileReport(str(path), None, tuple(invalid.issues))
+    return FileReport(str(path), loaded, loaded.warnings)
 
 
-def _number_issues(value: object, path: DocPath, document: LoadedDocument) -> list[Issue]:
-    """Numbers written as quoted text escape the loader's bounds; apply them to the validated values."""
+# --- the shape, section by section ----------------------------------------------------------
+
+# The collections of each section whose items are independent of each other: an item with a
+# shape error is left out and the rest of its section is still checked. Paths are relative to
+# the section (the grade scale is itself the list).
+_ITEMS: dict[str, tuple[DocPath, ...]] = {
+    "policy": (),
+    "scorecard": (("groups",), ("factors",)),
+    "grades": ((),),
+    "standards": (("blacklist",), ("rules",)),
+    "limits": (("per_grade",),),
+    "terms": (("per_grade",),),
+    "review": (("per_grade",),),
+    "order_rules": (("rules",),),
+    "collection": (("segments",),),
+}
+# Loader problems after which the data as built is still what the author wrote (a duplicate key
+# keeps its first value): they need not keep the value out of the checks.
+_HARMLESS = frozenset({"yaml_duplicate_key"})
+
+
+def _adapter(annotation: Any, field: FieldInfo) -> TypeAdapter[Any]:
+    return TypeAdapter(typing.Annotated[(annotation, *field.metadata)] if field.metadata else annotation)
+
+
+_SECTIONS: dict[str, TypeAdapter[Any]] = {
+    name: _adapter(field.annotation, field) for name, field in Policy.model_fields.items()
+}
+
+
+_Dropped = Mapping[DocPath, frozenset[str | int]]
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The policy as far as its shape allows: sections left out, items left out, and the issues found."""
+
+    policy: Policy
+    issues: list[Issue]
+    unparsed: frozenset[str]
+    dropped: dict[DocPath, frozenset[str | int]]
+
+
+def _parse(document: LoadedDocument, loader_issues: list[Issue]) -> _Parsed:
+    """The policy model, whole when the shape is right, else built from every section part that parsed."""
+    if not loader_issues:
+        try:
+            policy = Policy.model_validate(document.data)
+        except ValidationError as error:
+            issues = [_issue_from_pydantic(e, document) for e in error.errors()]
+        else:
+            issues = _number_issues(policy.model_dump(), (), document)
+            if not issues:  # the usual case: the whole document has the right shape
+                return _Parsed(policy, [], frozenset(), {})
+    else:
+        try:
+            Policy.model_validate(document.data)
+            issues = []
+        except ValidationError as error:
+            written = {issue.path for issue in loader_issues}
+            found = [_issue_from_pydantic(e, document) for e in error.errors()]
+            # The loader already reported what it could not read; pydantic would only say it again.
+            issues = [issue for issue in found if issue.path not in written]
+        issues = [*loader_issues, *issues]
+    bad = [issue.path for issue in issues if issue.code not in _HARMLESS]
+    values: dict[str, Any] = {}
+    unparsed: set[str] = set()
+    dropped: dict[DocPath, frozenset[str | int]] = {}
+    for name, field in Policy.model_fields.items():
+        if name not in document.data:
+            if field.is_required():
+                unparsed.add(name)  # pydantic reported it missing
+            continue
+        section = _parse_section(name, document, [p[1:] for p in bad if p[:1] == (name,)], issues)
+        if section is None:
+            unparsed.add(name)
+            continue
+        values[name], left_out = section
+        dropped.update({(name, *path): keys for path, keys in left_out.items()})
+    return _Parsed(Policy.model_construct(**values), issues, frozenset(unparsed), dropped)
+
+
+def _parse_section(
+    name: str, document: LoadedDocument, bad: list[DocPath], issues: list[Issue]
+) -> tuple[Any, dict[DocPath, frozenset[str | int]]] | None:
+    """One section's model without the items holding the ``bad`` paths (None: it cannot be had).
+
+    Numbers written as quoted text are bounded here too (the checks do arithmetic): each one out
+    of range is added to ``issues`` and its item left out like any other.
+    """
+    left_out: dict[DocPath, set[str | int]] = {}
+    while True:
+        for path in bad:
+            item = _item_of(name, path)
+            if item is None:
+                return None  # the problem is not inside an item: the section as a whole is unusable
+            left_out.setdefault(item[0], set()).add(item[1])
+        try:
+            value = _SECTIONS[name].validate_python(_without(document.data[name], (), left_out))
+        except ValidationError:
+            return None  # only the items were wrong, and nothing is left without them
+        renumbered = {(name, *path): frozenset(keys) for path, keys in left_out.items()}
+        numbers = _number_issues(_SECTIONS[name].dump_python(value), (name,), document, renumbered)
+        known = {issue.path for issue in issues}
+        fresh = [issue for issue in numbers if issue.path not in known]
+        if not numbers:
+            return value, {path: frozenset(keys) for path, keys in left_out.items()}
+        issues.extend(fresh)
+        bad = [issue.path[1:] for issue in numbers]
+
+
+def _item_of(section: str, path: DocPath) -> tuple[DocPath, str | int] | None:
+    """(collection, key or index) of the independent item holding ``path`` inside ``section``."""
+    for collection in _ITEMS[section]:
+        if path[: len(collection)] == collection and len(path) > len(collection):
+            return collection, path[len(collection)]
+    return None
+
+
+def _without(data: object, path: DocPath, left_out: dict[DocPath, set[str | int]]) -> object:
+    """``data`` with the items of ``left_out`` removed from their collections (copied where changed)."""
+    if not left_out:
+        return data
+    keys = left_out.get(path)
+    if isinstance(data, dict):
+        return {
+            key: _without(value, (*path, key), left_out) for key, value in data.items() if not keys or key not in keys
+        }
+    if isinstance(data, list) and keys:
+        return [item for index, item in enumerate(data) if index not in keys]
+    if isinstance(data, list):
+        return [_without(item, (*path, index), left_out) for index, item in enumerate(data)]
+    return data
+
+
+def _number_issues(
+    value: object, path: DocPath, document: LoadedDocument, dropped: _Dropped | None = None
+) -> list[Issue]:
+    """Numbers written as quoted text escape the loader's bounds; apply them to the validated values.
+
+    ``dropped`` names the items left out of ``value``, so a path is located where it was written.
+    """
     if isinstance(value, dict):
-        return [i for key, item in value.items() for i in _number_issues(item, (*path, key), document)]
+        return [i for key, item in value.items() for i in _number_issues(item, (*path, key), document, dropped)]
     if isinstance(value, list):
-        return [i for index, item in enumerate(value) for i in _number_issues(item, (*path, index), document)]
+        return [i for index, item in enumerate(value) for i in _number_issues(item, (*path, index), document, dropped)]
     if isinstance(value, Decimal):
         problem = number_problem(value)
         if problem:
+            path = written_path(path, dropped)
             line, col = document.location(path)
             span = document.spans.get(path)
             written = document.text[span.start : span.end] if span is not None else str(value)
@@ -149,8 +295,6 @@ def _issue_from_pydantic(error: ErrorDetails, document: LoadedDocument) -> Issue
         path = (*path, str(ctx.get("discriminator", "kind")).strip("'"))
     elif kind == "union_tag_invalid":
         path = (*path, str(ctx.get("discriminator", "kind")).strip("'"))
-    elif "grade" in ctx and isinstance(_value_at(document.data, path), Mapping):
-        path = (*path, str(ctx["grade"]))  # a per-grade check names the grade: point at its entry
     line, col = document.location(path)
     return Issue(document.file, line, col, path, message, _RENAMED.get(kind, kind))
 
@@ -223,18 +367,6 @@ def _child(annotation: Any, part: str | int) -> tuple[Any, str | None]:
     if origin is dict and len(args) == 2:
         return args[1], None
     return None, None
-
-
-def _value_at(data: object, path: DocPath) -> object:
-    """The data at ``path``, or None when the path does not exist."""
-    for part in path:
-        if isinstance(data, Mapping) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
 
 
 def _show(value: object) -> str:

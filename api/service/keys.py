@@ -16,14 +16,17 @@ from dataclasses import dataclass
 
 from api.adapters.db.records import ApiKeyRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
-from api.errors import DuplicateRecord, InvalidRequest, KeyNameTaken, MissingPermission
+from api.errors import DuplicateRecord, InvalidRequest, KeyNameTaken, MissingPermission, NotAuthenticated
 
 __all__ = [
     "PERMISSIONS",
     "ROLES",
     "Caller",
+    "act_as",
     "authenticate",
     "create_key",
+    "create_key_as",
+    "has_active_admin",
     "list_keys",
     "permit",
     "revoke_key",
@@ -137,3 +140,36 @@ def authenticate(uow: AbstractUnitOfWork, plaintext: str | None) -> Caller | Non
     if record.revoked_at is not None:
         return None
     return Caller(name=record.name, role=record.role)
+
+
+def act_as(uow: AbstractUnitOfWork, presented: str | None, permission: str) -> Caller:
+    """The caller a key given outside HTTP (the CLI's ``--key``) belongs to, checked as the API checks it.
+
+    The same look-up (:func:`authenticate`) and the same role check (:func:`permit`) as a request:
+    ``not_authenticated`` without a key or for an unknown or revoked one, ``forbidden`` naming the
+    roles that hold ``permission``. What the caller then does is recorded under the key's name.
+    """
+    if not presented:
+        roles = " or ".join(sorted(roles_with(permission)))
+        message = f"{permission} needs an API key with role {roles}: give it with --key or CREDITPOLICY_API_KEY"
+        raise NotAuthenticated(message)
+    caller = authenticate(uow, presented)
+    if caller is None:
+        raise NotAuthenticated("the API key is unknown or revoked")
+    return permit(caller, permission)
+
+
+def has_active_admin(uow: AbstractUnitOfWork) -> bool:
+    """Whether any admin key is stored and not revoked (someone can manage the keys)."""
+    return any(key.role == "admin" and key.active for key in uow.keys.list())
+
+
+def create_key_as(uow: AbstractUnitOfWork, presented: str | None, name: str, role: str) -> tuple[ApiKeyRecord, str]:
+    """Create a key on behalf of an admin key; on a store without an active admin key, the first admin needs none.
+
+    That one exception is how a store gets its first admin from the command line (``make run``'s
+    first start creates ``local-admin`` itself); every other key comes from an admin.
+    """
+    if presented or role != "admin" or has_active_admin(uow):
+        act_as(uow, presented, "manage_keys")
+    return create_key(uow, name, role)

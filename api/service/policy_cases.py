@@ -33,6 +33,7 @@ __all__ = [
     "CasesFileRun",
     "CasesReport",
     "cases_beside",
+    "cases_file_name",
     "cases_runner",
     "compile_file",
     "compile_text",
@@ -88,9 +89,13 @@ def validate_policy_file(path: Path) -> FileReport:
         return report
     try:
         compile_policy(report.loaded, factory=twin_matcher)
-    except CompileError as error:
-        return FileReport(report.file, None, tuple(error.issues))
+    except CompileError as error:  # the errors, and the warnings validation found
+        return FileReport(report.file, None, tuple(sorted((*error.issues, *report.issues), key=_in_file_order)))
     return report
+
+
+def _in_file_order(issue: Issue) -> tuple[int, int]:
+    return issue.line, issue.column
 
 
 def decide_file(kind: str, policy: Path, input_file: Path) -> Decision[Any, Any]:
@@ -176,9 +181,14 @@ def find_cases_files(path: Path) -> list[Path]:
     raise InputFileError(f"{path}: no such file or directory")
 
 
+def cases_file_name(policy_file: str) -> str:
+    """The name of the cases file that belongs to a policy file: ``rules/x.yaml`` → ``rules/x.cases.yaml``."""
+    return policy_file.removesuffix(".yaml").removesuffix(".yml") + ".cases.yaml"
+
+
 def cases_beside(policy_path: Path) -> Path | None:
     """The cases file that belongs to a policy file (``x.yaml`` → ``x.cases.yaml``), if any."""
-    candidate = policy_path.with_name(policy_path.name.removesuffix(".yaml").removesuffix(".yml") + ".cases.yaml")
+    candidate = policy_path.with_name(cases_file_name(policy_path.name))
     return candidate if candidate.exists() else None
 
 

@@ -88,6 +88,7 @@ __all__ = [
     "list_versions",
     "publish",
     "retire",
+    "warnings_of",
 ]
 
 
@@ -254,6 +255,11 @@ def _check_coverage(loaded: LoadedPolicy, coverage: Coverage | None) -> None:
         code="policy_coverage_too_low",
         issues=issues,
     )
+
+
+def warnings_of(version: VersionRecord) -> list[Issue]:
+    """The validation warnings of a stored version: valid, but probably not what its author meant."""
+    return list(load_policy(version.source_text, version.source_file).warnings)
 
 
 def _check_label_free(uow: AbstractUnitOfWork, policy_id: str, label: str, sha256: str) -> None:

@@ -190,7 +190,9 @@ def graded_limit(
             best = other
     if best is own:
         return own
-    steps = {**own.steps, "limit": best.limit, "floor": {"grade": best.steps["grade"], "limit": best.limit}}
+    # own_limit: what the grade's own rule gave, so a reader sees the step the floor replaced.
+    floor = {"grade": best.steps["grade"], "limit": best.limit, "own_limit": own.limit}
+    steps = {**own.steps, "limit": best.limit, "floor": floor}
     steps["bound_by"] = f"floor_grade_{best.steps['grade']}"
     return LimitCalculation(best.limit, steps)
 

@@ -179,6 +179,69 @@ def _auxiliary(
     return out
 
 
+def _step_status(
+    step: str,
+    ladder: LadderIR,
+    arrears: Arrears,
+    choice: StepChoice,
+    next_step: NextStep | None,
+    passed: set[str],
+    paused: bool,
+    current: int,
+) -> tuple[str, str]:
+    """(status, why) of one ladder step for the trace: what the ladder did with it, in words."""
+    taken = {s.step for s in arrears.steps_taken}
+    if _rank(step) <= current:
+        if step in taken:
+            return "taken", "already taken"
+        return "passed_over", f"softer than '{LADDER_STEPS[current]}', already taken: the ladder never steps back"
+    if step == "arbitration" and not arrears.arbitration_agreement:
+        return "not_on_ladder", "no arbitration agreement on file: the ladder goes from agency to litigation"
+    if paused:
+        where = ladder.source_of("pause_when_disputed")
+        return "paused", f"the claim is disputed and the ladder waits while it is (pause_when_disputed, {where})"
+    if step in choice.skipped:
+        return "skipped", f"skip_steps: its threshold is passed, the ladder goes straight to '{choice.step}'"
+    if step == choice.step and next_step is not None:
+        if next_step.due_now:
+            return "due", "the next step: its threshold is reached"
+        if step in passed:
+            spacing = ladder.source_of("min_days_between_steps")
+            return "waiting", (
+                f"the next step: due on {next_step.due_on}, {ladder.min_days_between_steps} days after the "
+                f"latest step taken (min_days_between_steps, {spacing})"
+            )
+        return "waiting", f"the next step: due on {next_step.due_on}, when the arrears reach its threshold"
+    if step in passed:
+        return "after_next", f"its threshold is reached, but steps go one at a time: '{choice.step}' comes first"
+    return "not_reached", f"its threshold is not reached ({arrears.days_overdue} days overdue)"
+
+
+def _steps_trace(
+    ladder: LadderIR,
+    arrears: Arrears,
+    choice: StepChoice,
+    next_step: NextStep | None,
+    passed: set[str],
+    paused: bool,
+    current: int,
+) -> list[dict[str, object]]:
+    """Every step of the ladder with its threshold, its own line, and what became of it and why."""
+    out: list[dict[str, object]] = []
+    for step, days in ladder.steps:
+        status, why = _step_status(step, ladder, arrears, choice, next_step, passed, paused, current)
+        out.append(
+            {
+                "step": step,
+                "threshold_days": days,
+                "source": str(ladder.source_of(f"step.{step}")),
+                "status": status,
+                "why": why,
+            }
+        )
+    return out
+
+
 def plan_collection(compiled: CompiledPolicy, request: CollectionRequest, trace: Trace) -> CollectionResult:
     """Choose the next ladder step and the auxiliary actions due for one customer's arrears."""
     c, a = request.customer, request.arrears
@@ -201,7 +264,9 @@ def plan_collection(compiled: CompiledPolicy, request: CollectionRequest, trace:
     next_step = None if paused else _next_step(ladder, a, request.as_of, choice, passed)
     step_due_now = next_step is not None and next_step.due_now
     auxiliary = _auxiliary(ladder, a, request.as_of, aux_held, paused, compiled.terms[c.grade].penalty)
-    sources = {r.id: str(r.source) for r in compiled.tables["collection"].rules}
+    # Reasons cite the segment's ladder, as logged decisions always have (a replay must match them
+    # byte for byte); the trace cites each step's own line (``rules_fired`` and ``steps``).
+    source = str(ladder.source)
     reasons: list[Reason] = []
     for h in hits:
         if h.startswith(step_prefix) and h.removeprefix(step_prefix) in passed:
@@ -210,10 +275,10 @@ def plan_collection(compiled: CompiledPolicy, request: CollectionRequest, trace:
             why = "AUXILIARY_PAUSED" if paused and h.removeprefix(aux_prefix) in PAUSED_BY_DISPUTE else "AUXILIARY_DUE"
         else:
             continue  # arrears 0 days overdue: nothing is due
-        reasons.append(Reason(rule=h, reason=why, source=sources.get(h)))
+        reasons.append(Reason(rule=h, reason=why, source=source))
     for flag, code in ((paused, "DISPUTE_PENDING"), (choice.exhausted, "LADDER_EXHAUSTED")):
         if flag:
-            reasons.append(Reason(rule=f"collection.{c.segment}", reason=code, source=str(ladder.source)))
+            reasons.append(Reason(rule=f"collection.{c.segment}", reason=code, source=source))
     current_step = None if current < 0 else LADDER_STEPS[current]
     trace.set("fact", fact)
     trace.set(
@@ -237,6 +302,7 @@ def plan_collection(compiled: CompiledPolicy, request: CollectionRequest, trace:
             "exhausted": choice.exhausted,
         },
     )
+    trace.set("steps", _steps_trace(ladder, a, choice, next_step, passed, paused, current))
     return CollectionResult(
         customer_id=c.id,
         segment=c.segment,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from api.adapters.db.records import DecisionRecord
 from api.adapters.db.repository import DecisionQuery, DecisionRepository
 from api.adapters.db.unit_of_work import UnitOfWork
+from api.service.decisions.response import RATE_KEYS
 from tests.e2e.conftest import Service, unique
 from tests.e2e.inputs import body
 from tests.integration.conftest import FailingCommit
@@ -80,7 +83,7 @@ def test_invalid_body_is_422_with_a_pointer_per_field_and_nothing_logged(service
     order = body("order", customer, request_id=unique())
     order["order"]["amount"] = "12.345"
     order["customer"]["segment"] = "vip"
-    del order["as_of"]
+    del order["as_of"]  # no error: it defaults to today
     response = service.post("/v1/decisions/order", order)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
@@ -88,7 +91,7 @@ def test_invalid_body_is_422_with_a_pointer_per_field_and_nothing_logged(service
     assert problem["code"] == "invalid_request" and problem["status"] == 422
     assert problem["type"].endswith(":invalid_request") and problem["title"] and problem["detail"]
     pointers = {e["pointer"]: e["code"] for e in problem["errors"]}
-    assert pointers == {"/order/amount": "money_precision", "/customer/segment": "literal_error", "/as_of": "missing"}
+    assert pointers == {"/order/amount": "money_precision", "/customer/segment": "literal_error"}
     assert service.count("decisions", "customer_id = :c", c=customer) == 0
 
 
@@ -543,3 +546,44 @@ def test_the_direct_path_and_fastapis_path_answer_alike(service: Service) -> Non
         assert service.post(path, body("order", customer), who=None).status_code == 401
         assert service.post(path, body("order", customer), who="audit").json()["code"] == "forbidden"
     assert service.post("/v1/decisions/order?explain=maybe", body("order", customer)).status_code == 422
+
+
+RATE_FORM = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")
+
+
+def rate_members(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in RATE_KEYS and not path.startswith("/trace/input"):
+                yield f"{path}/{key}", value
+            else:
+                yield from rate_members(value, f"{path}/{key}")
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from rate_members(value, f"{path}/{index}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_rate_has_one_form(service: Service, kind: str) -> None:
+    # Issue 10: settlement answered "0.0200", terms "0.03", limit shares "0.30".
+    data = service.post(f"/v1/decisions/{kind}?explain=true", body(kind, unique("C"))).json()
+    found = dict(rate_members(data))
+    assert kind in ("order", "collection") or found
+    assert {path: value for path, value in found.items() if not RATE_FORM.match(str(value))} == {}
+
+
+def test_a_decision_logged_with_four_place_rates_still_replays_as_matching(service: Service) -> None:
+    data = service.post("/v1/decisions/settlement", body("settlement", unique("C"))).json()
+    assert data["decision"]["payments"][0]["discount_rate"] == "0.02"
+    with UnitOfWork(service.app.state.db_engine) as uow:
+        stored = uow.decisions.get(data["decision_id"])
+        assert stored is not None
+    old_form = stored.output_json.replace('"discount_rate":"0.02"', '"discount_rate":"0.0200"')
+    assert old_form != stored.output_json
+    with service.app.state.db_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE decisions SET output_json = :o WHERE decision_id = :d"),
+            {"o": old_form, "d": data["decision_id"]},
+        )
+    replay = service.post(f"/v1/decisions/{data['decision_id']}/replay", {}, who="audit").json()
+    assert replay["matches"] is True and replay["differences"] == []

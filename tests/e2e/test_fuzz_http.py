@@ -48,6 +48,7 @@ POSTS = [
     ("/v1/cases/x/release", "approve"),
     ("/v1/cases/x/reject", "approve"),
     ("/v1/webhooks", "decide"),
+    ("/v1/keys", "admin"),
 ]
 
 

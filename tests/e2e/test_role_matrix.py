@@ -40,6 +40,9 @@ EXPECTED: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/webhooks"): "register_webhook",
     ("GET", "/v1/webhooks"): "register_webhook",
     ("DELETE", "/v1/webhooks/{webhook_id}"): "register_webhook",
+    ("POST", "/v1/keys"): "manage_keys",
+    ("GET", "/v1/keys"): "manage_keys",
+    ("POST", "/v1/keys/{name}/revoke"): "manage_keys",
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): "read_metrics",  # unless CREDITPOLICY_METRICS_ACCESS=open

@@ -56,7 +56,7 @@ def role_for(method: str, path: str) -> str:
         return "approve"
     if path == "/v1/policies" and method == "POST":
         return "author"
-    if path.startswith("/v1/webhooks"):
+    if path.startswith(("/v1/webhooks", "/v1/keys")):
         return "admin"
     return "audit"
 

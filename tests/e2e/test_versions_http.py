@@ -162,11 +162,12 @@ def test_publish_raw_yaml_and_the_same_content_again(fresh_service: Service) -> 
     first = fresh_service.post("/v1/policies?file=minimal.yaml", who="author", headers=headers, content=text.encode())
     assert first.status_code == 201 and first.json()["created"] is True
     assert first.json()["source_file"] == "minimal.yaml" and first.json()["created_by"] == "e2e-author"
+    assert first.json()["warnings"] == []
     again = publish(fresh_service, text)
     assert again.status_code == 200 and again.json()["created"] is False
     assert again.json()["sha256"] == first.json()["sha256"]
-    bad = fresh_service.post("/v1/policies", who="author", headers=headers, content=b"\xff\xfe")
-    assert bad.status_code == 422
+    bad = fresh_service.post("/v1/policies?file=p.yaml", who="author", headers=headers, content=b"\xff\xfe")
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_encoding")
     malformed = fresh_service.post(
         "/v1/policies", who="author", headers={"Content-Type": "application/json"}, content=b"{"
     )
@@ -231,3 +232,66 @@ cases:
     lenient = policy_text("13", min_coverage="0.01")
     published = publish(fresh_service, lenient, cases_yaml=cases, cases_file="standard.cases.yaml")
     assert published.status_code == 201, published.text
+
+
+def test_a_published_policy_keeps_its_file_name_and_runs_the_cases_beside_it(fresh_service: Service) -> None:
+    # Issue 10: a YAML body was stored as `policy.yaml`, so decisions cited `policy.yaml:569`.
+    service = fresh_service
+    yaml_headers = {"Content-Type": "application/yaml"}
+    unnamed = service.post("/v1/policies", who="author", headers=yaml_headers, content=policy_text("12").encode())
+    assert (unnamed.status_code, unnamed.json()["code"]) == (422, "file_required")
+    json_unnamed = service.post("/v1/policies", {"yaml": policy_text("12")}, who="author")
+    assert json_unnamed.status_code == 422 and json_unnamed.json()["errors"][0]["pointer"] == "/file"
+    assert service.count("policy_versions") == 1
+    shipped, cases = SHIPPED.read_text(encoding="utf-8"), SHIPPED.with_name("standard.cases.yaml").read_bytes()
+    # The shipped policy as a later version that its shipped cases still describe.
+    later = shipped.replace('version: "2026.1"', 'version: "2026.2"').replace("from: 2026-01-01", "from: 2026-09-01")
+    files = {"policy": ("standard.yaml", later.encode(), "application/yaml"), "cases": ("standard.cases.yaml", cases)}
+    uploaded = service.client.post("/v1/policies", headers=service.headers("author"), files=files)
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["source_file"] == "standard.yaml"
+    sha = uploaded.json()["sha256"]
+    assert service.post(f"/v1/policies/versions/{sha}/approve", REASON, who="approve").status_code == 200
+    assert service.post(f"/v1/policies/versions/{sha}/activate", REASON, who="approve2").status_code == 200
+    order = body("order", unique("C"))
+    decided = service.post("/v1/decisions/order?explain=true", {**order, "as_of": "2026-09-01"}).json()
+    assert decided["policy"]["version"] == "2026.2"
+    assert decided["trace"]["policy"]["file"] == "standard.yaml"
+    sources = [r["source"] for r in decided["trace"]["rules_fired"]]
+    assert sources and all(source.startswith("standard.yaml:") for source in sources)
+    failing = b"policy: standard.yaml\ncases:\n  - id: wrong\n    kind: order\n    input:\n" + (
+        b'      customer: {id: C-1, grade: A, limit: "1000000.00"}\n'
+        b'      order: {id: SO-1, amount: "1000.00", currency: EUR}\n'
+        b"      as_of: 2026-06-30\n    expect: {outcome: reject}\n"
+    )
+    refused = service.client.post(
+        "/v1/policies",
+        headers=service.headers("author"),
+        files={"policy": ("rules/p13.yaml", policy_text("13").encode()), "cases": ("rules/p13.cases.yaml", failing)},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "policy_tests_failed")
+    assert refused.json()["errors"][0]["message"].startswith("rules/p13.cases.yaml:")
+    no_policy = service.client.post(
+        "/v1/policies", headers=service.headers("author"), files={"cases": ("x.cases.yaml", failing)}
+    )
+    assert no_policy.status_code == 422 and no_policy.json()["errors"][0]["pointer"] == "/policy"
+    not_a_form = service.post(
+        "/v1/policies", who="author", headers={"Content-Type": "multipart/form-data"}, content=b"policy"
+    )
+    assert (not_a_form.status_code, not_a_form.json()["code"]) == (422, "invalid_request")
+    assert service.count("policy_versions") == 2
+
+
+def test_a_published_policy_s_warnings_come_back_with_it(fresh_service: Service) -> None:
+    lifted = policy_text("14").replace(
+        "      method: pct_liquidation_value\n      pct: 0.1\n", "      method: pct_working_capital\n      pct: 0.4\n"
+    )
+    published = publish(fresh_service, lifted)
+    assert published.status_code == 201, published.text
+    (warning,) = published.json()["warnings"]
+    assert (warning["code"], warning["severity"], warning["path"]) == (
+        "limit_lifted_by_floor",
+        "warning",
+        "limits.per_grade.B.pct",
+    )
+    assert warning["file"] == "rules/standard.yaml"

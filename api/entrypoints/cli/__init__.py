@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.entrypoints.cli import (
+    case_commands,
     db_commands,
     engine_commands,
     key_commands,
@@ -15,6 +16,7 @@ from api.entrypoints.cli import (
     simulation_commands,
     version_commands,
 )
+from api.entrypoints.cli.output import HELP_MARKUP
 
 __all__ = ["app"]
 
@@ -24,11 +26,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=HELP_MARKUP,  # Rich markup would swallow "[code]" (api.entrypoints.cli.output)
 )
 for module in (
     policy_commands,
     engine_commands,
     version_commands,
+    case_commands,
     log_commands,
     key_commands,
     db_commands,

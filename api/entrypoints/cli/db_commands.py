@@ -1,24 +1,37 @@
-"""CLI: `creditpolicy db upgrade`, and what the store-backed commands share (the database, refusals)."""
+"""CLI: `creditpolicy db upgrade`, and what the store-backed commands share (the database, the key, refusals)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
 from api.adapters.db.engine import create_db_engine
 from api.adapters.db.migrate import check_database, current_revision, upgrade_database
 from api.adapters.db.unit_of_work import UnitOfWork
+from api.entrypoints.cli.output import command_group, err, out
 from api.errors import ServiceError
 from api.settings import get_settings
 
-__all__ = ["err", "out", "refuse", "register", "unit_of_work"]
+__all__ = ["KeyOption", "api_key", "err", "out", "refuse", "register", "unit_of_work"]
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Commands that change the store act as an API key, checked exactly as the API checks it.
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="The API key to act as (default: CREDITPOLICY_API_KEY); its role must allow the step; its name is "
+        "recorded.",
+        show_default=False,
+    ),
+]
+
+
+def api_key(option: str | None) -> str | None:
+    """The key given with ``--key``, else the one in CREDITPOLICY_API_KEY."""
+    return option or get_settings().api_key
 
 
 def refuse(error: ServiceError) -> NoReturn:
@@ -58,6 +71,6 @@ def upgrade_command() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    db = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+    db = command_group("The database: schema migrations.")
     db.command("upgrade")(upgrade_command)
     app.add_typer(db, name="db")

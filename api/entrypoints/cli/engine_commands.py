@@ -9,20 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from api.entrypoints.cli.output import err, out, print_table, text_row
 from api.errors import InputFileError
 from api.service import policy_cases
+from api.service.decisions.response import canonical_rates
 from engine.coverage import PolicyElement
 from engine.decide import DECISION_KINDS
 from engine.errors import CompileError, EngineError
 from policy.errors import PolicyInvalid
 
 __all__ = ["register"]
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -156,25 +154,32 @@ def _explain(trace: dict[str, Any]) -> None:
     out.print(f"policy {policy['id']} {policy['version']} sha256 {policy['sha256']} ({policy['file']})", markup=False)
     rules = Table("rule fired", "source", title="Rules")
     for r in trace.get("rules_fired", []):
-        rules.add_row(r["id"], r.get("source") or "")
-    out.print(rules)
+        rules.add_row(*text_row(r["id"], r.get("source")))
+    print_table(rules)
     if trace.get("factors"):
         factors = Table("factor", "group", "input", "value", "points", "weight", "weighted", title="Scorecard")
         for f in trace["factors"]:
-            factors.add_row(f["id"], f["group"], f["input"], str(f["value"]), f["points"], f["weight"], f["weighted"])
-        out.print(factors)
+            row = (f["id"], f["group"], f["input"], str(f["value"]), f["points"], f["weight"], f["weighted"])
+            factors.add_row(*text_row(*row))
+        print_table(factors)
         out.print(f"score {trace['score']} → grade band {trace['grade_band']}", markup=False)
     limit = trace.get("limit")
     if isinstance(limit, dict) and "methods" in limit:
         steps = Table("step", "detail", "amount", title=f"Limit for grade {limit['grade']}")
         for m in limit["methods"]:
             detail = m["method"] + (f" {m['pct']} of {m['basis']} = {m['basis_value']}" if "pct" in m else "")
-            steps.add_row("method", detail, m["amount"])
-        steps.add_row("base", limit["combine"], limit["base"])
+            steps.add_row(*text_row("method", detail, m["amount"]))
+        steps.add_row(*text_row("base", limit["combine"], limit["base"]))
         for c in limit["caps"]:
-            steps.add_row("cap", c["cap"] + (" (binds)" if c["bound"] else ""), c["amount"])
-        steps.add_row("rounding", f"{limit['rounding']['mode']} to {limit['rounding']['step']}", limit["limit"])
-        out.print(steps)
+            steps.add_row(*text_row("cap", c["cap"] + (" (binds)" if c["bound"] else ""), c["amount"]))
+        floor = limit.get("floor")
+        rounded = floor["own_limit"] if floor else limit["limit"]
+        steps.add_row(*text_row("rounding", f"{limit['rounding']['mode']} to {limit['rounding']['step']}", rounded))
+        if floor:  # the API's trace says it as limit.floor and bound_by floor_grade_<grade>
+            detail = f"grade {floor['grade']} would grant more for this file ({limit['bound_by']})"
+            steps.add_row(*text_row("floor", detail, floor["limit"]))
+        steps.add_row(*text_row("limit", f"bound by {limit['bound_by']}", limit["limit"]))
+        print_table(steps)
     for key in sorted(set(trace) - {"policy", "rules_fired", "factors", "score", "grade_band", "limit", "kind"}):
         out.print(f"{key}: {json.dumps(trace[key], sort_keys=True, ensure_ascii=False)}", markup=False)
 
@@ -196,9 +201,10 @@ def decide_command(
         raise _fail(str(exc), 1) from None
     except EngineError as exc:
         raise _fail(f"error: {input_file}: {exc} [{exc.code}]", 2) from None
-    out.print(json.dumps(decision.output(), indent=2, sort_keys=True, ensure_ascii=False), markup=False)
+    output = canonical_rates(decision.output())  # rates as the API renders them
+    out.print(json.dumps(output, indent=2, sort_keys=True, ensure_ascii=False), markup=False)
     if explain:
-        _explain(decision.trace)
+        _explain(canonical_rates(decision.trace))
 
 
 def register(app: typer.Typer) -> None:

@@ -18,8 +18,12 @@ __all__ = ["register", "schema_command", "validate_command"]
 def validate_command(
     files: list[Path] = typer.Argument(..., metavar="FILE", help="Policy YAML files to validate."),
 ) -> None:
-    """Validate policy files (and what they compile to): every error as `file:line:col path: message [code]`;
-    exit 0 valid, 1 invalid, 2 usage."""
+    """Validate policy files (and what they compile to): every problem as `file:line:col path: message [code]`;
+    exit 0 valid, 1 invalid, 2 usage.
+
+    All problems come in one run. Warnings read `file:line:col path: warning: message [code]` and
+    leave the file valid (exit 0).
+    """
     for file in files:
         if not file.is_file():
             typer.echo(f"error: {file}: {'not a file' if file.exists() else 'no such file'}", err=True)

@@ -7,7 +7,7 @@ from typing import Literal
 
 import typer
 
-from api.entrypoints.cli.db_commands import err, out
+from api.entrypoints.cli.output import command_group, err, out
 from api.entrypoints.cli.progress import progress_bar
 from engine.portfolio import generate_portfolio
 
@@ -50,6 +50,6 @@ def generate_command(
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Portfolios for simulations: generate a synthetic one.", no_args_is_help=True)
+    group = command_group("Portfolios for simulations: generate a synthetic one.")
     group.command("generate")(generate_command)
     app.add_typer(group, name="portfolio")

@@ -11,7 +11,7 @@ import typer
 from api.adapters.db.engine import create_db_engine
 from api.adapters.db.migrate import check_database
 from api.adapters.db.unit_of_work import UnitOfWork
-from api.entrypoints.cli.db_commands import err, out
+from api.entrypoints.cli.output import err, out
 from api.entrypoints.cli.progress import progress_bar
 from api.errors import InputFileError, ServiceError
 from api.service.simulation import UowFactory, policy_to_simulate, simulate_portfolio

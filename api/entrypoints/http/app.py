@@ -28,7 +28,7 @@ from api.entrypoints.http.deps import KeyCache
 from api.entrypoints.http.headers import SecurityHeaders
 from api.entrypoints.http.metrics import Metrics
 from api.entrypoints.http.problems import BodyLimit, document_problems, install_problem_handlers
-from api.entrypoints.http.routes import cases, customers, decisions, health, versions, webhooks
+from api.entrypoints.http.routes import cases, customers, decisions, health, keys, versions, webhooks
 from api.entrypoints.http.schemas.decisions import document_decision_bodies
 from api.entrypoints.http.schemas.versions import PublishRequest
 from api.service.decisions import DecisionWriter
@@ -56,7 +56,8 @@ plan collections. Every decision is logged with the policy version and the trace
 
 **Keys.** Send `Authorization: Bearer <key>` (or `X-API-Key: <key>`). Roles: `decide` (decisions),
 `author` (publish), `approve` (approve, activate, retire, release cases), `audit` (read), `admin`
-(keys, read). Create keys with `creditpolicy keys create --name N --role R`.
+(keys, read). An admin key creates keys with `POST /v1/keys` (or `creditpolicy keys create --name N
+--role R --key <admin key>`).
 
 **Errors** are RFC 9457 `application/problem+json` with a stable `code`; invalid bodies are 422
 with one `errors` entry (JSON `pointer`, `message`, `code`) per bad field.
@@ -164,6 +165,6 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.include_router(decisions.decision_router)
-    for module in (decisions, versions, cases, customers, webhooks, health):
+    for module in (decisions, versions, cases, customers, webhooks, keys, health):
         app.include_router(module.router)
     return app

@@ -39,10 +39,10 @@ from api.errors import (
     VersionNotApproved,
     VersionNotFound,
 )
-from api.service.decisions.envelope import Envelope, read_envelope
+from api.service.decisions.envelope import Envelope, dated, read_envelope
 from api.service.decisions.hooks import HOOKS, READS, StoreContext
 from api.service.decisions.idempotency import stored_answer
-from api.service.decisions.response import DecisionResponse
+from api.service.decisions.response import DecisionResponse, canonical_rates
 from api.service.jsontext import canonical, dumps, iso
 from api.service.keys import Caller
 from api.service.registry import PolicyRegistry
@@ -145,6 +145,7 @@ def evaluate(
 ) -> PreparedDecision:
     """Parse and evaluate a decision; ``uow`` is only read (which version decides). Nothing is written."""
     handler = kind_named(kind)
+    envelope = dated(envelope, uow.now().date())  # as_of left out: today (UTC), logged as the day used
     request = parse_request(handler, envelope.payload)
     version, compiled = _deciding_version(uow, registry, caller, handler.as_of(request), envelope.pinned)
     decision = decide(compiled, handler, request)
@@ -157,7 +158,7 @@ def evaluate(
         version=version,
         compiled=compiled,
         input_json=envelope.text,
-        trace_json=canonical(decision.trace),
+        trace_json=canonical(canonical_rates(decision.trace)),
     )
 
 
@@ -185,7 +186,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
     retries (:func:`log_decision`), then seeing what the other request stored.
     """
     decision, version = prepared.decision, prepared.version
-    output = decision.output()
+    output = canonical_rates(decision.output())
     decision_id = str(uuid.uuid4())
     created_at = uow.now()
     outcome = decision.outcome
@@ -212,6 +213,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
         "kind": prepared.kind,
         "request_id": prepared.request_id,
         "created_at": iso(created_at),
+        "as_of": decision.kind.as_of(decision.request).isoformat(),
         "policy": {"id": version.policy_id, "version": version.label, "sha256": version.sha256},
         "outcome": outcome,
         "reasons": reasons,

@@ -2,23 +2,27 @@
 
 A decision request is the engine's input model plus two optional top-level fields:
 ``request_id`` (idempotency) and ``policy_version`` (pin a version instead of deciding by
-``as_of``). Before anything is decided, a body that no decision input can hold is refused,
-pointing at the part at fault: nesting past :data:`MAX_DEPTH`, a NUL character (PostgreSQL
+``as_of``). ``as_of`` itself may be left out: :func:`dated` fills in the day the service decides
+on, so the logged input holds the day used and a replay decides as the first time did.
+
+Before anything is decided, a body that no decision input can hold is refused, pointing at the
+part at fault: nesting past :data:`MAX_DEPTH`, a NUL character (PostgreSQL
 cannot store one; SQLite can, and both must answer alike), text that is not Unicode (a lone
 surrogate such as ``\\ud800``, which JSON can spell but UTF-8 cannot encode).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from api.service.jsontext import canonical
 from engine.decide import json_pointer
 from engine.errors import InputInvalid
 
-__all__ = ["ENVELOPE_FIELDS", "MAX_DEPTH", "Envelope", "read_envelope"]
+__all__ = ["ENVELOPE_FIELDS", "MAX_DEPTH", "Envelope", "dated", "read_envelope"]
 
 MAX_DEPTH = 32  # deeper JSON is no decision input; refusing it early keeps hashing and parsing cheap
 ENVELOPE_FIELDS = ("request_id", "policy_version")
@@ -34,6 +38,7 @@ class Envelope:
     pinned: str | None
     text: str  # canonical JSON of the whole body: logged as the decision's input
     digest: str  # its sha256: what an idempotent replay is compared by
+    body: dict[str, Any]  # the body as sent
 
 
 def read_envelope(body: Any) -> Envelope:
@@ -66,7 +71,25 @@ def read_envelope(body: Any) -> Envelope:
         raise InputInvalid(problems)
     payload = {k: v for k, v in body.items() if k not in ENVELOPE_FIELDS}
     digest = hashlib.sha256(encoded).hexdigest()
-    return Envelope(payload, found["request_id"], found["policy_version"], text, digest)
+    return Envelope(payload, found["request_id"], found["policy_version"], text, digest, body)
+
+
+def dated(envelope: Envelope, today: dt.date) -> Envelope:
+    """The envelope with ``as_of`` set to ``today`` when the body leaves it out.
+
+    The logged input (``text``) then holds the day used, so the decision replays as made; the
+    digest stays that of the body as sent, so resending it with its ``request_id`` on a later day
+    is still the same request and gets the same answer.
+    """
+    if "as_of" in envelope.payload:
+        return envelope
+    day = today.isoformat()
+    return replace(
+        envelope,
+        payload={**envelope.payload, "as_of": day},
+        text=canonical({**envelope.body, "as_of": day}),
+        body={**envelope.body, "as_of": day},
+    )
 
 
 def _refused_part(value: Any, pointer: str = "", depth: int = 0) -> tuple[str, str, str] | None:

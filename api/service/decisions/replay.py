@@ -1,8 +1,9 @@
 """Reproduction: a logged decision evaluated again, under its own version or another one. Writes nothing.
 
-Under its own version the engine's output must be byte-identical (canonical JSON) to the logged
-one. Under another version the differences show what that version would have decided, part by
-part (:mod:`.compare`): list items are paired by what they are (factors by id, reasons by rule,
+Under its own version the engine's output must be byte-identical (canonical JSON, rates in their
+one form: :func:`~api.service.decisions.response.canonical_rates`) to the logged one. Under
+another version the differences show what that version would have decided, part by part
+(:mod:`.compare`): list items are paired by what they are (factors by id, reasons by rule,
 discount tiers by days ...), so an order of items is no difference, nor are the ``policy`` member
 (it names the version) and a rule's ``source`` line (rewriting the policy text moves it). Besides
 the decision, the rules fired (the trace's ``rules_fired``, by id) are compared, when the log holds
@@ -24,6 +25,7 @@ from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import DecisionNotFound
 from api.service.decisions.compare import IDENTITIES, TRACE_IDENTITIES, Difference, compare
 from api.service.decisions.envelope import read_envelope
+from api.service.decisions.response import canonical_rates
 from api.service.jsontext import canonical, loads
 from api.service.registry import PolicyRegistry
 from api.service.versions import get_version
@@ -65,7 +67,8 @@ def replay(
     payload = read_envelope(loads(record.input_json)).payload
     own = get_version(uow, record.policy_sha256)
     version = own if against is None else get_version(uow, against, record.policy_id)
-    old = loads(record.output_json)["decision"]
+    # Both sides in the canonical rate form: a decision logged before it ("0.0200") still matches.
+    old = canonical_rates(loads(record.output_json)["decision"])
     same = version.sha256 == own.sha256
     new: dict[str, Any] | None = None
     found: list[Difference] = []
@@ -75,7 +78,7 @@ def replay(
     except EngineError as error:  # the other version refuses the input: that is the difference
         refused = {"code": error.code, "message": error.message}
     else:
-        new = decided.output()
+        new = canonical_rates(decided.output())
         found = compare(old, new, IDENTITIES[record.kind], other_version=not same)
         if record.trace_json is not None:  # rows logged without their trace compare the decision only
             fired = {"rules_fired": loads(record.trace_json).get("rules_fired", [])}

@@ -2,20 +2,77 @@
 
 The response of a decision::
 
-    {decision_id, kind, request_id, created_at, policy: {id, version, sha256},
+    {decision_id, kind, request_id, created_at, as_of, policy: {id, version, sha256},
      outcome, reasons: [{rule, reason, source, outcome}], case (orders only),
-     decision: <the engine's output, unchanged>, trace (with ?explain=true)}
+     decision: <the engine's output>, trace (with ?explain=true)}
+
+**Rates** (discount and penalty rates, limit shares) leave in one form, :func:`canonical_rates`:
+a plain decimal string without trailing zeros — ``"0.02"``, ``"0.0005"``, ``"0"`` — where the
+engine writes some with the digits of the policy (``"0.03"``, ``"0.30"``) and settlement rates to
+four places (``"0.0200"``). The engine's output is left as it is (its tests and evaluators hold
+it); the form is applied when a response and its trace are rendered, and a replay compares in it,
+so a decision logged before (``"0.0200"``) still replays as matching.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from api.adapters.db.records import DecisionRecord
 
-__all__ = ["DecisionResponse", "response_of"]
+__all__ = ["RATE_KEYS", "DecisionResponse", "canonical_rates", "response_of"]
+
+# The members that hold a rate or a share, wherever they appear in an output or a trace.
+RATE_KEYS = frozenset(
+    {"rate", "daily_rate", "discount_rate", "discount_rate_today", "rate_applied", "penalty_daily_rate", "pct"}
+)
+# Members never walked: the input echoed in a trace keeps the digits it was sent with (a rating
+# may even be named "rate"), and the large parts that hold no rate are not walked on every request
+# (the factors of an assessment are most of its output).
+_NO_RATES = frozenset(
+    {"input", "fact", "factors", "rules_fired", "reasons", "policy", "grade_band", "standards", "ladder", "steps"}
+)
+_DECIMAL = re.compile(r"^-?[0-9]+\.[0-9]+$")
+
+
+def _rate_text(text: str) -> str:
+    """A decimal string without trailing zeros (exactly: no rounding, no exponent): 0.0200 → 0.02, 0.0000 → 0."""
+    if text[-1:] != "0" or not _DECIMAL.match(text):
+        return text
+    trimmed = text.rstrip("0").rstrip(".")
+    return "0" if trimmed in ("-0", "") else trimmed
+
+
+def canonical_rates(data: Any) -> Any:
+    """JSON data with every rate member (:data:`RATE_KEYS`) in the one canonical form (see the module doc).
+
+    What needs no change is returned as it is (not copied): a decision's output is walked on
+    every request, and most of it holds no rate.
+    """
+    kind = type(data)
+    if kind is list:
+        items = [canonical_rates(item) for item in data]
+        return data if all(new is old for new, old in zip(items, data, strict=True)) else items
+    if kind is not dict:
+        return data
+    changed: dict[str, Any] | None = None
+    for key, value in data.items():
+        value_kind = type(value)
+        if value_kind is str:
+            if key not in RATE_KEYS:
+                continue
+            new = _rate_text(value)
+        elif (value_kind is dict or value_kind is list) and key not in _NO_RATES:
+            new = canonical_rates(value)
+        else:
+            continue
+        if new is not value:
+            changed = dict(data) if changed is None else changed
+            changed[key] = new
+    return data if changed is None else changed
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ def test_refused_policies_list_every_issue() -> None:
     assert body["errors"] == [
         {
             "code": "invalid_currency",
+            "severity": "error",
             "message": "not a currency",
             "file": "p.yaml",
             "line": 3,

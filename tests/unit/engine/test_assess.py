@@ -199,7 +199,8 @@ class TestLimitCalculation:
         assert (a.output()["grade"], b.output()["grade"]) == ("A", "B")
         assert b.output()["credit_limit"] == "100000.00"
         assert a.output()["credit_limit"] == "100000.00"
-        assert a.trace["limit"]["floor"] == {"grade": "B", "limit": "100000.00"}
+        assert a.trace["limit"]["floor"] == {"grade": "B", "limit": "100000.00", "own_limit": "30000.00"}
+        assert a.trace["limit"]["bound_by"] == "floor_grade_B"
 
 
 def test_assessment_is_byte_identical_on_repeat(shipped: CompiledPolicy) -> None:

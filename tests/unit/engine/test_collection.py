@@ -5,14 +5,18 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from engine.compiler import compile_policy
 from engine.decisions.collection import plan_collection
 from engine.errors import InputError
 from engine.ir import CompiledPolicy
+from engine.matchers import python_matcher
 from engine.models import CollectionRequest, CollectionResult
 from engine.trace import Trace
+from policy.validate import load_policy_file
 from tests.engine_factories import LADDERS, MatcherKind, collect, compiled_policy
 
 AS_OF = dt.date(2026, 6, 1)
@@ -291,3 +295,77 @@ def test_penalty_amount_beyond_any_trade_credit(compiled: CompiledPolicy) -> Non
     with pytest.raises(InputError) as info:
         collect(compiled, grade="C", amount="99999999999999.99", days_overdue=36500)
     assert (info.value.code, info.value.field) == ("amount_out_of_range", "arrears.amount")
+
+
+# --- the trace: each step, its own line, and why ---------------------------------------------
+SHIPPED = Path(__file__).parents[3] / "rules" / "standard.yaml"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> CompiledPolicy:
+    return compile_policy(load_policy_file(SHIPPED), factory=python_matcher)
+
+
+def _line_of(text: str, after: str, needle: str) -> int:
+    """The line of the first ``needle`` after ``after`` in the shipped policy."""
+    start = text.index(after)
+    return text[: text.index(needle, start)].count("\n") + 1
+
+
+def _trace(compiled: CompiledPolicy, **arrears: object) -> dict[str, object]:
+    segment = arrears.pop("segment", "ordinary")
+    request = CollectionRequest.model_validate(
+        {
+            "customer": {"id": "C-1", "segment": segment, "grade": "BB"},
+            "arrears": {"amount": "1000.00", **arrears},
+            "as_of": AS_OF,
+        }
+    )
+    trace = Trace(compiled, "collection")
+    plan_collection(compiled, request, trace)
+    return trace.to_dict()
+
+
+def test_the_trace_cites_each_step_s_own_line_and_says_why_arbitration_is_passed_over(shipped: CompiledPolicy) -> None:
+    # Issue 10: every rule cited the segment's line, and nothing said why arbitration was left out.
+    text = SHIPPED.read_text(encoding="utf-8")
+    trace = _trace(shipped, days_overdue=130, steps_taken=[{"step": "agency", "on": ago(40)}])
+    fired = {r["id"]: r["source"] for r in trace["rules_fired"]}  # type: ignore[attr-defined]
+    litigation = _line_of(text, "    ordinary:", "litigation:")
+    assert fired["collection.ordinary.step.litigation"] == f"{SHIPPED}:{litigation}"
+    steps = {s["step"]: s for s in trace["steps"]}  # type: ignore[attr-defined]
+    assert steps["arbitration"]["status"] == "not_on_ladder"
+    assert steps["arbitration"]["why"] == "no arbitration agreement on file: the ladder goes from agency to litigation"
+    assert steps["arbitration"]["source"].endswith(f":{_line_of(text, '    ordinary:', 'arbitration:')}")
+    assert (steps["agency"]["status"], steps["litigation"]["status"]) == ("taken", "due")
+    assert steps["letter"]["status"] == "passed_over"
+
+
+def test_the_trace_says_a_disputed_claim_pauses_the_ladder(shipped: CompiledPolicy) -> None:
+    trace = _trace(shipped, segment="core", days_overdue=130, disputed=True, arbitration_agreement=True)
+    statuses = {s["status"] for s in trace["steps"]}  # type: ignore[attr-defined]
+    assert statuses == {"paused"}
+    assert "the claim is disputed" in trace["steps"][0]["why"]  # type: ignore[index]
+    assert "pause_when_disputed" in trace["steps"][0]["why"]  # type: ignore[index]
+
+
+def test_the_trace_says_which_steps_a_skipping_ladder_jumped(shipped: CompiledPolicy) -> None:
+    trace = _trace(shipped, segment="high_risk", days_overdue=40)
+    steps = {s["step"]: (s["status"], s["why"]) for s in trace["steps"]}  # type: ignore[attr-defined]
+    assert steps["letter"][0] == "skipped" and "skip_steps" in steps["letter"][1]
+    assert steps["agency"][0] == "due"
+    assert steps["litigation"][0] == "not_reached"
+
+
+def test_reasons_keep_citing_the_ladder_so_logged_decisions_replay_unchanged(shipped: CompiledPolicy) -> None:
+    text = SHIPPED.read_text(encoding="utf-8")
+    request = CollectionRequest.model_validate(
+        {
+            "customer": {"id": "C-1", "segment": "ordinary", "grade": "BB"},
+            "arrears": {"amount": "1.00", "days_overdue": 30},
+            "as_of": AS_OF,
+        }
+    )
+    result = plan_collection(shipped, request, Trace(shipped, "collection"))
+    segment = text[: text.index("    ordinary:", text.index("segments:"))].count("\n") + 1
+    assert {r.source for r in result.reasons} == {f"{SHIPPED}:{segment}"}

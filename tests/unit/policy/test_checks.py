@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from policy.checks import CHECKS
-from policy.validate import load_policy
+from policy.validate import load_policy, load_policy_file
+from tests.factories import minimal_policy_yaml
 from tests.unit.policy.support import FILE, edit, issues_of, policy_with, position
 
 
 def test_stages_are_named_uniquely_and_documented() -> None:
-    names = [name for name, _ in CHECKS]
+    names = [stage.name for stage in CHECKS]
     assert len(names) == len(set(names))
-    assert all(check.__doc__ for _, check in CHECKS)
+    assert all(stage.check.__doc__ for stage in CHECKS)
+    assert all(stage.whole or stage.parts for stage in CHECKS)  # each says what it reads
 
 
 def test_a_gap_message_names_the_uncovered_scores_and_both_grades() -> None:
@@ -101,4 +105,62 @@ def test_each_check_reports_every_instance() -> None:
     assert [(i.code, i.path_text) for i in found] == [
         ("duplicate_id", "order_rules.rules[1].id"),
         ("duplicate_id", "order_rules.rules[2].id"),
+    ]
+
+
+# --- warnings: valid, but not what the author meant ------------------------------------------
+
+_B_PCT = "      method: pct_liquidation_value\n      pct: 0.1\n"
+
+
+def test_a_weaker_grade_granting_more_of_the_same_basis_is_a_warning_naming_both_grades() -> None:
+    # Issue 10: the engine's floor lifted A to B silently; A's 30 % of working capital never decided.
+    text = policy_with(_B_PCT, "      method: pct_working_capital\n      pct: 0.4\n")
+    loaded = load_policy(text, FILE)  # still valid
+    (warning,) = loaded.warnings
+    assert (warning.code, warning.severity, warning.path_text) == (
+        "limit_lifted_by_floor",
+        "warning",
+        "limits.per_grade.B.pct",
+    )
+    assert (warning.line, warning.column) == position(text, "pct: 0.4")
+    assert warning.message.startswith(
+        "the weaker grade B grants 0.4 of working capital where the stronger grade A grants 0.3 of it;"
+    )
+    assert "floor_grade_B" in warning.message
+    assert str(warning).endswith(f"limits.per_grade.B.pct: warning: {warning.message} [limit_lifted_by_floor]")
+
+
+def test_a_weaker_grade_s_larger_fixed_amount_is_a_warning() -> None:
+    text = policy_with(
+        _B_PCT,
+        "      method: min\n      of:\n        - method: pct_liquidation_value\n          pct: 0.1\n"
+        "        - method: fixed\n          amount: 40000\n",
+    )
+    (warning,) = load_policy(text, FILE).warnings
+    assert (warning.code, warning.path_text) == ("limit_lifted_by_floor", "limits.per_grade.C.amount")
+    assert "grade C grants up to 50000 where the stronger grade B grants at most 40000" in warning.message
+
+
+def test_trading_one_basis_against_another_is_no_warning() -> None:
+    # A takes working capital and net assets, B liquidation value: which grants more depends on the
+    # customer, and the floor handling that is the engine's promise, not a mistake.
+    assert load_policy(minimal_policy_yaml(), FILE).warnings == ()
+    assert load_policy_file(Path(__file__).parents[3] / "rules" / "standard.yaml").warnings == ()
+
+
+def test_grades_below_the_credit_standard_set_no_floor_and_get_no_warning() -> None:
+    # D is below min_grade C: it never gets a limit, so its 60 000 lifts nobody.
+    d_rule = "    D:\n      method: fixed\n      amount: 0\n"
+    text = policy_with(d_rule, d_rule.replace("amount: 0", "amount: 60000"))
+    assert [w.code for w in load_policy(text, FILE).warnings] == []
+
+
+def test_warnings_come_with_the_errors_of_an_invalid_policy() -> None:
+    text = policy_with(_B_PCT, "      method: pct_working_capital\n      pct: 0.4\n")
+    text = edit(text, "      weight: 25\n", "      weight: 20\n")
+    found = issues_of(text)
+    assert sorted((i.code, i.severity) for i in found) == [
+        ("limit_lifted_by_floor", "warning"),
+        ("weights_sum", "error"),
     ]

@@ -108,3 +108,18 @@ def test_schema_for_another_grade_scale(app: typer.Typer) -> None:
     for wrong in ("A,,B", "A,A", "1A,B"):
         refused = CliRunner().invoke(app, ["schema", "--grades", wrong])
         assert refused.exit_code == 2 and "--grades" in refused.stderr and refused.stdout == ""
+
+
+def test_a_warning_is_printed_as_a_warning_and_the_file_is_still_valid(app: typer.Typer, tmp_path: Path) -> None:
+    text = policy_with(
+        "      method: pct_liquidation_value\n      pct: 0.1\n", "      method: pct_working_capital\n      pct: 0.4\n"
+    )
+    file = write(tmp_path, "lifted.yaml", text)
+    result = CliRunner().invoke(app, ["validate", file])
+    assert result.exit_code == 0
+    warning, summary = result.stdout.splitlines()
+    match = LINE.match(warning)
+    assert match is not None and match["path"] == "limits.per_grade.B.pct"
+    assert match["message"].startswith("warning: the weaker grade B grants 0.4 of working capital")
+    assert match["code"] == "limit_lifted_by_floor"
+    assert summary.startswith(f"{file}: ok (policy minimal version 1") and summary.endswith(", 1 warning")

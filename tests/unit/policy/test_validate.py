@@ -66,10 +66,61 @@ def test_every_semantic_error_is_reported_at_once() -> None:
     assert sorted(i.code for i in issues_of(text)) == ["unknown_group", "unknown_step", "weights_sum"]
 
 
-def test_semantic_checks_wait_for_a_valid_shape() -> None:
-    text = policy_with("      weight: 25\n", "      weight: 24\n")  # would be weights_sum
+def test_a_check_needing_a_whole_list_waits_for_its_items_shape() -> None:
+    # The factor with the bad alpha is left out, so the weights cannot be summed: no weights_sum
+    # guessed from the other factors.
+    text = policy_with("      weight: 25\n", "      weight: 24\n")
     text = edit(text, "      alpha: 200\n", "      alpha: 0\n")
     assert [i.code for i in issues_of(text)] == ["greater_than"]
+
+
+MISTAKES = [  # (old, new, code): shape and meaning errors in every section, each independent
+    ("  currency: EUR\n", "  currency: euro\n", "string_pattern_mismatch"),
+    ("      alpha: 200\n", "      alpha: 0\n", "greater_than"),
+    ("      group: capital\n", "      group: capitol\n", "unknown_group"),
+    ("      pct: 0.1\n", "      pct: 1.5\n", "limit_pct_range"),
+    ("      amount: 50000\n", "      amount: 50500\n", "limit_rounding_step"),
+    ("      text: 2/10, n/30\n", "      text: 2/10, m/30\n", "terms_syntax"),
+    ("    A: 90\n", "    A: 120\n", "review_interval_too_long"),
+    ("    B: 60\n", "    B: 100\n", "review_interval_too_long"),
+    ("      when: customer.blacklisted\n", "      when: customer.blacklistd\n", "unknown_field"),
+    ("        reason: OVER_LIMIT\n", "        reason: over_limit\n", "bad_reason_code"),
+    ("      when: exposure.oldest_overdue_days > 30", "      when: exposure.oldest_overdue_day > 30", "unknown_field"),
+    ("        letter: 10\n", "        letterr: 10\n", "unknown_step"),
+    ("      skip_steps: true\n", "      skip_steps: sometimes\n", "bool_parsing"),
+]
+
+
+def test_every_mistake_in_every_section_is_reported_in_one_pass() -> None:
+    # Issue 10: shape errors used to hide every meaning error (seven mistakes took two runs).
+    text = minimal_policy_yaml()
+    for old, new, _ in MISTAKES:
+        text = edit(text, old, new)
+    found = issues_of(text)
+    assert sorted(i.code for i in found) == sorted(code for _, _, code in MISTAKES)
+    lines = {(i.code, i.line) for i in found}
+    assert lines == {(code, text[: text.index(new)].count("\n") + 1) for _, new, code in MISTAKES}
+    # The rule left out for its reason code does not shift the rule after it: rules[2] stays rules[2].
+    conditions = [i for i in found if i.code == "unknown_field"]
+    assert [i.path_text for i in conditions] == ["order_rules.rules[0].when", "order_rules.rules[2].when"]
+    assert (conditions[1].line, conditions[1].column) == position(text, "exposure.oldest_overdue_day ")
+
+
+def test_loader_problems_do_not_hide_the_other_mistakes() -> None:
+    text = policy_with("    - id: blacklisted\n", "    - id: blacklisted\n      id: blacklisted\n")  # duplicate key
+    text = edit(text, "      standard: 0.95\n", "      standard: 1e30\n")  # out of range: the factor is left out
+    text = edit(text, "      group: capital\n", "      group: capitol\n")
+    found = issues_of(text)
+    assert sorted(i.code for i in found) == ["number_range", "unknown_group", "yaml_duplicate_key"]
+
+
+def test_a_quoted_number_out_of_range_after_a_left_out_item_is_located_where_written() -> None:
+    text = policy_with("      alpha: 200\n", "      alpha: high\n")  # factors[0] is left out
+    text = edit(text, "        - min: 2\n", '        - min: "1e30"\n')  # factors[1], checked as the first
+    found = {i.code: i for i in issues_of(text)}
+    assert set(found) == {"decimal_parsing", "number_range"}
+    assert found["number_range"].path_text == "scorecard.factors[1].bands[2].min"
+    assert (found["number_range"].line, found["number_range"].column) == position(text, 'min: "1e30"')
 
 
 def test_yaml_errors_come_through_load_policy() -> None:
@@ -122,9 +173,15 @@ def test_a_scalar_where_a_section_is_expected() -> None:
     assert "mapping" in issue.message
 
 
-def test_a_per_grade_schema_check_points_at_the_grade() -> None:
-    (issue,) = issues_of(policy_with("    B: 60\n", "    B: 100\n"))
-    assert (issue.code, issue.path_text) == ("review_interval_too_long", "review.per_grade.B")
+def test_every_review_interval_over_three_months_is_reported_at_its_grade() -> None:
+    text = policy_with("    A: 90\n", "    A: 120\n")
+    text = edit(text, "    B: 60\n", "    B: 100\n")
+    found = issues_of(text)
+    assert [(i.code, i.path_text) for i in found] == [
+        ("review_interval_too_long", "review.per_grade.A"),
+        ("review_interval_too_long", "review.per_grade.B"),
+    ]
+    assert [(i.line, i.column) for i in found] == [position(text, "A: 120"), position(text, "B: 100")]
 
 
 def test_too_many_order_rules_is_policy_too_large() -> None:

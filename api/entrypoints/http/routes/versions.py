@@ -14,6 +14,7 @@ from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, RegistryDep, UowDep, require
 from api.entrypoints.http.fast_path import AuthorizedRoute
+from api.entrypoints.http.forms import FORM_DATA, read_form
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.versions import (
     LIFECYCLE_EXAMPLES,
@@ -33,7 +34,7 @@ from api.entrypoints.http.schemas.versions import (
 from api.errors import InvalidRequest
 from api.service import versions
 from api.service.keys import Caller
-from api.service.policy_cases import cases_runner
+from api.service.policy_cases import cases_file_name, cases_runner
 from policy.diff import diff_canonical, render_diff
 
 __all__ = ["router"]
@@ -58,32 +59,68 @@ def _periods(uow: AbstractUnitOfWork, policy_id: str) -> dict[int, versions.InFo
     return {p.version.id: p for p in versions.in_force(uow, policy_id)}
 
 
+def _validated(data: Any) -> PublishRequest:
+    try:
+        return PublishRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+def _text(content: bytes, what: str) -> str:
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"the {what} must be UTF-8 text", code="invalid_encoding") from None
+
+
+def _form_body(content_type: str, raw: bytes) -> PublishRequest:
+    """The policy file and its cases file, uploaded as a form: each keeps the name it was uploaded with."""
+    form = read_form(content_type, raw)
+    policy = form.get("policy")
+    if policy is None:
+        raise RequestValidationError([{"type": "missing", "loc": ("body", "policy"), "msg": "Field required"}])
+    if not policy.filename:
+        message = "upload the policy as a file, so its name is kept: -F policy=@<file>"
+        raise InvalidRequest(message, code="file_required")
+    cases = form.get("cases")
+    return _validated(
+        {
+            "yaml": _text(policy.content, "policy"),
+            "file": policy.filename,
+            "cases_yaml": None if cases is None else _text(cases.content, "cases file"),
+            "cases_file": None if cases is None else cases.filename,
+        }
+    )
+
+
 async def publish_body(
     request: Request,
     file: Annotated[
-        str | None, Query(max_length=500, pattern=PRINTABLE, description="With a YAML body: the file's name.")
+        str | None,
+        Query(max_length=500, pattern=PRINTABLE, description="With a YAML body (required there): the file's name."),
     ] = None,
 ) -> PublishRequest:
-    """The policy to publish: a JSON body, or the raw YAML (``Content-Type: application/yaml``, ``?file=``)."""
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    """The policy to publish with its file's name: a form (``curl -F policy=@…``), JSON, or YAML with ``?file=``."""
+    content_type = request.headers.get("content-type", "application/json")
+    media = content_type.split(";")[0].strip().lower()
     raw = await request.body()
+    if media == FORM_DATA:
+        return _form_body(content_type, raw)
     if media in YAML_TYPES:
-        try:
-            return PublishRequest(yaml=raw.decode("utf-8"), file=file or "policy.yaml")
-        except UnicodeDecodeError:
-            raise InvalidRequest("the policy must be UTF-8 text", code="invalid_encoding") from None
-        except ValidationError as exc:
-            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+        if file is None:
+            raise InvalidRequest(
+                "a policy sent as YAML needs its file's name, which errors and decisions cite: "
+                "?file=rules/standard.yaml (or upload it as a form: -F policy=@rules/standard.yaml)",
+                code="file_required",
+            )
+        return _validated({"yaml": _text(raw, "policy"), "file": file})
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise RequestValidationError(
             [{"type": "json_invalid", "loc": ("body", 0), "msg": "", "ctx": {"error": str(exc)}}]
         ) from None
-    try:
-        return PublishRequest.model_validate(data)
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    return _validated(data)
 
 
 @router.post(
@@ -98,12 +135,19 @@ def publish_policy(
 ) -> JSONResponse:
     """Publish a policy as a draft: validated, its cases run (when given), stored with its sha256.
 
-    Refused with every problem (`errors`: code, message, file, line, column, path) and nothing
-    stored; the same content again returns the stored version (200, `created: false`).
+    The file's name is required and kept: validation errors and every decision's trace cite it
+    (`rules/standard.yaml:42`). Upload the file as a form, `-F policy=@rules/standard.yaml`, with
+    its cases beside it, `-F cases=@rules/standard.cases.yaml`; or send JSON (`file`, `yaml`,
+    `cases_yaml`), or the YAML itself with `?file=`. Refused with every problem (`errors`: code,
+    severity, message, file, line, column, path) and nothing stored; the same content again returns
+    the stored version (200, `created: false`). Warnings come back in `warnings`.
     """
-    runner = cases_runner(body.cases_yaml, body.cases_file)
+    runner = cases_runner(body.cases_yaml, body.cases_file or cases_file_name(body.file))
     record, created = versions.publish(uow, body.yaml, body.file, caller.name, runner)
-    return JSONResponse({**version_dict(record), "created": created}, status_code=201 if created else 200)
+    warnings = [warning.to_dict() for warning in versions.warnings_of(record)]
+    return JSONResponse(
+        {**version_dict(record), "created": created, "warnings": warnings}, status_code=201 if created else 200
+    )
 
 
 @router.get("/diff", response_model=DiffOut, responses=problems(404, 409, 422))

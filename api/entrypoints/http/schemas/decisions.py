@@ -123,6 +123,7 @@ class DecisionOut(BaseModel):
     kind: str
     request_id: str | None
     created_at: dt.datetime
+    as_of: dt.date = Field(description="The day decided about: the request's `as_of`, or today (UTC) without one.")
     policy: PolicyRef
     outcome: str = Field(description="order: outcome; assess: grade; settlement: status; collection: next step")
     reasons: list[ReasonOut]
@@ -389,6 +390,12 @@ def document_decision_bodies(schema: dict[str, Any]) -> None:
         model_schema = model.model_json_schema(ref_template=ref, mode="validation")
         components.update(model_schema.pop("$defs", {}))
         components[model.__name__] = model_schema
+        if "as_of" in model_schema.get("properties", {}):  # the engine needs it; the service fills it in
+            model_schema["required"] = [name for name in model_schema.get("required", []) if name != "as_of"]
+            model_schema["properties"]["as_of"]["description"] = (
+                "The day the decision is about (it picks the version in force); default: today (UTC). "
+                "The response's `as_of` says which day was used."
+            )
     # A batch's orders are read one by one as order decisions (the model takes them as they come).
     orders = components[OrderBatchRequest.__name__]["properties"]["orders"]
     orders["items"] = {"$ref": ref.format(model=OrderDecisionRequest.__name__)}

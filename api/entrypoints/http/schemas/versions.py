@@ -35,13 +35,20 @@ MAX_POLICY_BYTES = 1_000_000
 
 # --- bodies and responses -------------------------------------------------------------------------
 class PublishRequest(BaseModel):
-    """A policy to publish as a draft; its test cases run first when given."""
+    """A policy to publish as a draft, with its file's name; its test cases run first when given."""
 
     model_config = ConfigDict(extra="forbid")
     yaml: str = Field(min_length=1, max_length=MAX_POLICY_BYTES, description="The policy file's text.")
-    file: str = Field("policy.yaml", min_length=1, max_length=500, description="Its name, for locations.")
+    file: str = Field(
+        min_length=1,
+        max_length=500,
+        description="The file's name, kept with the version: errors and every decision's trace cite it "
+        "(`rules/standard.yaml:42`).",
+    )
     cases_yaml: str | None = Field(None, max_length=MAX_POLICY_BYTES, description="Its `*.cases.yaml` text.")
-    cases_file: str = Field("policy.cases.yaml", min_length=1, max_length=500)
+    cases_file: str | None = Field(
+        None, min_length=1, max_length=500, description="The cases file's name; by default the one beside `file`."
+    )
 
 
 class LifecycleRequest(BaseModel):
@@ -73,6 +80,10 @@ class VersionOut(BaseModel):
 
 class PublishOut(VersionOut):
     created: bool = Field(description="False when the same content was already stored (nothing written).")
+    warnings: list[dict[str, Any]] = Field(
+        description="Validation warnings (`severity: warning`, located like errors): valid, but probably not what "
+        "was meant."
+    )
 
 
 class VersionDetailOut(VersionOut):
@@ -119,7 +130,11 @@ PUBLISH_EXAMPLES = {
     "json": {"summary": "YAML in a JSON body", "value": {"yaml": _POLICY_EXAMPLE, "file": "rules/standard.yaml"}},
     "with_cases": {
         "summary": "With its test cases",
-        "value": {"yaml": _POLICY_EXAMPLE, "cases_yaml": "policy: standard.yaml\ncases:\n  - ...\n"},
+        "value": {
+            "yaml": _POLICY_EXAMPLE,
+            "file": "rules/standard.yaml",
+            "cases_yaml": "policy: standard.yaml\ncases:\n  - ...\n",
+        },
     },
 }
 LIFECYCLE_EXAMPLES = {"reason": Example(summary="Why", value={"reason": "reviewed with the credit committee"})}
@@ -133,9 +148,33 @@ PUBLISH_BODY = {
                 "schema": {"$ref": "#/components/schemas/PublishRequest"},
                 "examples": PUBLISH_EXAMPLES,
             },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["policy"],
+                    "properties": {
+                        "policy": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The policy file, uploaded with its name: `-F policy=@rules/standard.yaml`.",
+                        },
+                        "cases": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "Its `*.cases.yaml`, run before anything is stored.",
+                        },
+                    },
+                },
+                "examples": {
+                    "upload": {
+                        "summary": "The policy file and its cases (-F policy=@standard.yaml -F cases=@…)",
+                        "value": {"policy": _POLICY_EXAMPLE, "cases": "policy: standard.yaml\ncases:\n  - ...\n"},
+                    }
+                },
+            },
             "application/yaml": {
                 "schema": {"type": "string"},
-                "examples": {"yaml": {"summary": "The policy file as is", "value": _POLICY_EXAMPLE}},
+                "examples": {"yaml": {"summary": "The policy file as is, named by `?file=`", "value": _POLICY_EXAMPLE}},
             },
         },
     }
