@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.entrypoints.cli import (
+    audit_commands,
     db_commands,
     engine_commands,
     key_commands,
@@ -28,6 +29,7 @@ for module in (
     policy_commands,
     engine_commands,
     version_commands,
+    audit_commands,
     key_commands,
     db_commands,
     serve_commands,
