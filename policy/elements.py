@@ -482,10 +482,11 @@ def _limits(b: _Builder, policy: Policy) -> None:
     b.add("limits", "limits", "limits", ("limits",), None, aspects)
     for grade, rule in limits.per_grade.items():
         rule_form = _form(form, "per_grade", grade)
-        keys: tuple[tuple[str, ...], ...] = tuple(
-            (key,) for key in ("method", "pct", "amount", "of") if isinstance(rule_form, dict) and key in rule_form
-        )
-        method_form: dict[str, Canonical] = {key: _form(rule_form, key) for (key,) in keys}
+        # Every key a method may have, whichever this one has: the aspect is the same on both sides of a diff.
+        keys: tuple[tuple[str, ...], ...] = (("method",), ("pct",), ("amount",), ("of",))
+        method_form: dict[str, Canonical] = {
+            key: _form(rule_form, key) for (key,) in keys if isinstance(rule_form, dict) and key in rule_form
+        }
         aspects = [Aspect("", method_form, _method(rule, currency), keys)]
         if rule.caps is not None:
             aspects.append(Aspect("caps", _form(rule_form, "caps"), _caps(rule.caps, currency), (("caps",),)))
