@@ -27,8 +27,12 @@ _STYLE = """
 .kind.changed { color: #8a5a00; background: #fdf3dc; }
 table.changes td.old { color: var(--bad); }
 table.changes td.new { color: var(--good); }
-table.changes td, table.changes th { overflow-wrap: anywhere; }
-table.versions td { overflow-wrap: anywhere; }
+table.changes, table.versions { table-layout: fixed; }
+table.changes td, table.changes th, table.versions td { overflow-wrap: break-word; }
+table.versions thead th:nth-child(1) { width: 16%; }
+table.changes thead th:nth-child(1) { width: 20%; }
+table.changes thead th:nth-child(2) { width: 15%; }
+table.changes thead th:nth-child(5) { width: 9%; }
 .where { color: var(--muted); font-size: 12px; white-space: nowrap; }
 """
 _KIND_WORDS = {"added": "added", "removed": "removed", "changed": "changed"}
