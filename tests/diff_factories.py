@@ -16,7 +16,8 @@ CANDIDATE_EDITS: tuple[tuple[str, str], ...] = (
     ('version: "2026.1"', 'version: "2026.2"'),
     ("effective_from: 2026-01-01", "effective_from: 2026-07-01"),
     (
-        "  change_note: >-\n    First issue of the standard policy for 2026: 5C scorecard of 16 factors, ten-tier grade\n"
+        "  change_note: >-\n"
+        "    First issue of the standard policy for 2026: 5C scorecard of 16 factors, ten-tier grade\n"
         "    scale AAA..D, credit standards (minimum grade CCC), limits by working capital, liquidation\n"
         "    value and net assets with the net-assets and working-capital caps, terms from\n"
         '    "3/10, 2/20, n/60" down to cash in advance, reviews every 30 to 90 days, order checks and\n'
@@ -80,7 +81,7 @@ def edited(text: str, *edits: tuple[str, str]) -> str:
 
 
 def candidate_yaml() -> str:
-    """The shipped policy as version 2026.2: terms BBB, limit BB, grade bands, a new order rule and factor, a ladder step."""
+    """The shipped policy as 2026.2: terms BBB, limit BB, grade bands, an order rule, a factor, a ladder step."""
     return edited(shipped_yaml(), *CANDIDATE_EDITS)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -55,11 +57,18 @@ def _print_json(document: object) -> None:
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
-def _store() -> UowFactory:
-    """Units of work on the configured database, for versions named by label or sha256."""
+@contextmanager
+def _store(needed: bool) -> Iterator[UowFactory | None]:
+    """Units of work on the configured database, for versions named by label or sha256 (None: files only)."""
+    if not needed:
+        yield None
+        return
     engine = create_db_engine(get_settings().database_url)
-    check_database(engine)
-    return lambda: UnitOfWork(engine)
+    try:
+        check_database(engine)
+        yield lambda: UnitOfWork(engine)
+    finally:
+        engine.dispose()
 
 
 def _is_file(ref: str) -> bool:
@@ -76,8 +85,8 @@ def diff_command(
     section, with the line each version writes it on. Exit 0 (with --exit-code: 0 identical, 1 different),
     2 when a version cannot be read, found or loaded."""
     try:
-        store = None if _is_file(old) and _is_file(new) else _store()
-        report = policy_diff.compare(policy_diff.side_for(old, store), policy_diff.side_for(new, store))
+        with _store(not (_is_file(old) and _is_file(new))) as store:
+            report = policy_diff.compare(policy_diff.side_for(old, store), policy_diff.side_for(new, store))
     except PolicyInvalid as error:
         err.print(str(error), markup=False)
         raise typer.Exit(2) from None
