@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
-from policy.elements import SECTIONS, Aspect, Element, Source, matches_query, policy_elements
+from policy.elements import SECTIONS, Aspect, Element, Source, matches_query, names_whole, policy_elements
 from policy.validate import LoadedPolicy
 from policy.versioning import Canonical
 
@@ -49,7 +49,7 @@ class Change:
     new_value: Canonical
     old_source: Source | None  # where each side writes it (the element, when the aspect is absent)
     new_source: Source | None
-    parts: tuple[str, ...] = ()  # a whole element's aspects, so that "collection ordinary visit" finds its addition
+    parts: tuple[Aspect, ...] = ()  # a whole element's aspects: "collection ordinary visit" finds its addition
 
     @property
     def path(self) -> str:
@@ -81,11 +81,38 @@ class Change:
             new_source=self.old_source,
         )
 
+    def narrowed(self, query: str) -> tuple[Change, ...]:
+        """This change, or when it adds or removes a whole element and ``query`` names only parts of it, the
+        addition or removal of those parts (``collection ordinary visit added: from day 20``)."""
+        if self.aspect is not None or names_whole(query, self.element, self.path):
+            return (self,)
+        parts = [
+            part
+            for part in self.parts
+            if matches_query(query, [f"{self.element} {part.name}".strip()], part.paths(self.path))
+        ]
+        added = self.kind == "added"
+        return tuple(
+            replace(
+                self,
+                aspect=part.name,
+                paths=part.paths(self.path),
+                old=None if added else part.text,
+                new=part.text if added else None,
+                old_value=None if added else part.value,
+                new_value=part.value if added else None,
+                old_source=None if added else part.source,
+                new_source=part.source if added else None,
+                parts=(),
+            )
+            for part in parts
+        ) or (self,)
+
     def concerns(self, query: str) -> bool:
         """True when ``query`` names the changed element or aspect (``terms BBB``, ``collection ordinary visit``,
         ``limits.per_grade.BB``)."""
         if self.aspect is None:
-            names = [self.element, *(f"{self.element} {part}" for part in self.parts if part)]
+            names = [self.element, *(f"{self.element} {part.name}" for part in self.parts if part.name)]
         else:
             names = [self.element, f"{self.element} {self.aspect}".strip()]
         return matches_query(query, names, self.paths)
@@ -159,7 +186,7 @@ def _whole(element: Element, kind: ChangeKind) -> Change:
         element.value if added else None,
         None if added else element.source,
         element.source if added else None,
-        tuple(a.name for a in element.aspects),
+        element.aspects,
     )
 
 

@@ -50,8 +50,11 @@ __all__ = [
     "SECTIONS",
     "Aspect",
     "Element",
+    "Found",
     "Source",
+    "find",
     "matches_query",
+    "names_whole",
     "policy_elements",
 ]
 
@@ -120,15 +123,51 @@ class Element:
         return matches_query(query, names, paths)
 
 
+def _normal(query: str) -> str:
+    return " ".join(query.split())
+
+
 def matches_query(query: str, names: Sequence[str], paths: Sequence[str]) -> bool:
     """A query names a thing when it is one of its names, or a path at, above or inside one of its paths."""
-    wanted = " ".join(query.split())
+    wanted = _normal(query)
     if wanted in names:
         return True
     for path in paths:
         if wanted == path or any(path.startswith(wanted + sep) or wanted.startswith(path + sep) for sep in ".["):
             return True
     return False
+
+
+def names_whole(query: str, name: str, path: str) -> bool:
+    """A query names a whole element (not only a part of it): its name, its path, or a path above it."""
+    wanted = _normal(query)
+    return wanted in (name, path) or any(path.startswith(wanted + sep) for sep in ".[")
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a query names in a policy: an element, or one aspect of it."""
+
+    name: str  # "terms BBB", "collection ordinary visit"
+    path: str
+    text: str
+    source: Source | None
+
+
+def find(elements: Sequence[Element], query: str) -> list[Found]:
+    """Every element the query names whole, and every aspect it names of the others, in the policy's order."""
+    found = []
+    for element in elements:
+        if not element.answers_to(query):
+            continue
+        if names_whole(query, element.name, element.path):
+            found.append(Found(element.name, element.path, element.summary, element.source))
+            continue
+        for aspect in element.aspects:
+            if matches_query(query, [f"{element.name} {aspect.name}".strip()], aspect.paths(element.path)):
+                name = f"{element.name} {aspect.name}".strip()
+                found.append(Found(name, aspect.paths(element.path)[0], aspect.text, aspect.source))
+    return found
 
 
 # --- how values read ------------------------------------------------------------------------

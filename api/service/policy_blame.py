@@ -23,11 +23,19 @@ from typing import Any
 from api.adapters.db.records import LifecycleEventRecord, VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import ElementNotFound, PolicyNotFound, VersionNotFound
-from api.service.jsontext import iso
-from api.service.policy_diff import Line, VersionSide, change_dict, event_line, load_stored, side_dict, source_note
+from api.service.policy_diff import (
+    Line,
+    VersionSide,
+    change_dict,
+    event_line,
+    load_stored,
+    moment,
+    side_dict,
+    source_note,
+)
 from api.service.versions import get_version, in_force
 from policy.diff import Change, diff_policies, introduce
-from policy.elements import Element, policy_elements
+from policy.elements import Found, find, policy_elements
 
 __all__ = ["BLAME_SCHEMA", "BlameEntry", "BlameReport", "blame", "blame_document", "blame_lines"]
 
@@ -50,7 +58,7 @@ class BlameReport:
     policy_id: str
     element: str
     at: VersionSide
-    current: tuple[Element, ...]
+    current: tuple[Found, ...]
     history: tuple[BlameEntry, ...]
 
     @property
@@ -97,10 +105,10 @@ def blame(uow: AbstractUnitOfWork, policy: str, element: str, at: str | None = N
     history: list[BlameEntry] = []
     for index, side in enumerate(sides):
         diff = introduce(side.loaded) if index == 0 else diff_policies(sides[index - 1].loaded, side.loaded)
-        touched = tuple(c for c in (*diff.metadata, *diff.changes) if c.concerns(query))
+        touched = tuple(n for c in (*diff.metadata, *diff.changes) if c.concerns(query) for n in c.narrowed(query))
         if touched:
             history.append(BlameEntry(side, touched, index == 0))
-    current = tuple(e for e in policy_elements(sides[-1].loaded) if e.answers_to(query))
+    current = tuple(find(policy_elements(sides[-1].loaded), query))
     if not current and not history:
         raise ElementNotFound(_not_found(query, sides[-1]))
     return BlameReport(policy_id, query, sides[-1], current, tuple(reversed(history)))
@@ -139,7 +147,7 @@ def blame_document(report: BlameReport) -> dict[str, Any]:
             {
                 "element": e.name,
                 "path": e.path,
-                "text": e.summary,
+                "text": e.text,
                 "source": None if e.source is None else e.source.to_dict(),
             }
             for e in report.current
@@ -156,7 +164,7 @@ def blame_lines(report: BlameReport) -> list[Line]:
     if report.current:
         for element in report.current:
             where = f"{element.source.file}:{element.source.line}" if element.source is not None else ""
-            lines.append(Line("side", f"  {element.name}: {element.summary}  ({where})"))
+            lines.append(Line("side", f"  {element.name}: {element.text}  ({where})"))
     else:
         lines.append(Line("side", f"  not in {at.name}"))
     last = report.last_changed
@@ -176,7 +184,8 @@ def blame_lines(report: BlameReport) -> list[Line]:
         for event in ("published", "approved", "activated"):
             found = side.first(event)
             if found is not None:
-                lines.append(Line("side", f"  {event} by {found.actor} at {iso(found.at)}: {found.reason}"))
+                why = "" if event == "published" else f": {found.reason}"  # a publication's reason is the change note
+                lines.append(Line("side", f"  {event} by {found.actor} {moment(found.at)}{why}"))
         lines.append(Line("side", f"  change note: {side.loaded.policy.policy.change_note}"))
         lines += [Line(c.kind, f"  {c.text}  ({source_note(c)})") for c in last.changes]
     lines.append(Line("heading", ""))

@@ -12,6 +12,7 @@ is what the API answers and what the HTML page is drawn from.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "diff_stored",
     "event_line",
     "load_stored",
+    "moment",
     "side_dict",
     "side_for",
     "source_note",
@@ -211,13 +213,18 @@ class Line:
     text: str
 
 
+def moment(at: dt.datetime) -> str:
+    """A lifecycle time for people: to the second, in UTC (the JSON has it in full)."""
+    return f"{at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
 def event_line(side: VersionSide) -> str:
     """Who published, approved and activated a stored version, and when: one line."""
     parts = []
     for event in ("published", "approved", "activated"):
         found = side.first(event)
         if found is not None:
-            parts.append(f"{event} by {found.actor} {iso(found.at)}")
+            parts.append(f"{event} by {found.actor} {moment(found.at)}")
     return ", ".join(parts)
 
 

@@ -135,8 +135,8 @@ def test_blame_text_and_json(store: str) -> None:
     assert any(
         line.startswith("last changed in standard 2026.2 (679a2e5e88a1), effective 2026-07-01") for line in lines
     )
-    assert any(line.startswith("  published by carol at ") for line in lines)
-    assert any(line.startswith("  approved by dave at ") and "reviewed with finance" in line for line in lines)
+    assert any(line.startswith("  published by carol 20") and line.endswith(" UTC") for line in lines)
+    assert any(line.startswith("  approved by dave ") and line.endswith("UTC: reviewed with finance") for line in lines)
     assert "  terms BBB: 2/10, n/30 → 2/10, n/20  (a:467 b:472)" in lines
     document = json.loads(run("blame", "standard", "limits.per_grade.BB", "--format", "json").stdout)
     assert document["schema"] == "creditpolicy.policy_blame/1"

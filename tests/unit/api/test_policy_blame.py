@@ -73,7 +73,7 @@ def test_blame_names_the_version_that_last_changed_an_element_and_who_published_
         ("standard 2026.2", False),
         ("standard 2026.1", True),
     ]
-    assert [e.summary for e in report.current] == ["2/10, n/20"]
+    assert [e.text for e in report.current] == ["2/10, n/20"]
     document = policy_blame.blame_document(report)
     BlameOut.model_validate(document)
     assert document["schema"] == "creditpolicy.policy_blame/1"
@@ -106,7 +106,7 @@ def test_at_an_older_version_and_through_a_version_reference(uow: InMemoryUnitOf
         policy_blame.blame(uow, "standard", "terms BBB", at="2026.1"),
         policy_blame.blame(uow, "2026.1", "terms BBB"),
     ):
-        assert report.at.name == "standard 2026.1" and [e.summary for e in report.current] == ["2/10, n/30"]
+        assert report.at.name == "standard 2026.1" and [e.text for e in report.current] == ["2/10, n/30"]
         assert [e.version.name for e in report.history] == ["standard 2026.1"]
 
 
@@ -161,3 +161,18 @@ def test_the_diff_of_stored_versions_says_their_status_period_and_who_approved_t
     assert text[1].endswith("(active, in force 2026-01-01 … 2026-06-30)")
     assert "published by carol" in text[4] and "approved by dave" in text[4]
     assert "  terms BBB: 2/10, n/30 → 2/10, n/20  (a:467 b:472)" in text
+
+
+def test_a_part_of_an_element_is_shown_and_blamed_alone(uow: InMemoryUnitOfWork) -> None:
+    letter = policy_blame.blame(uow, "standard", "collection ordinary letter")
+    assert [(f.name, f.path, f.text) for f in letter.current] == [
+        ("collection ordinary letter", "collection.segments.ordinary.steps.letter", "from day 5")
+    ]
+    assert letter.last_changed is not None
+    assert [c.text for c in letter.last_changed.changes] == ["collection ordinary: letter added: from day 5"]
+    condition = policy_blame.blame(uow, "standard", "order_rules.rules[large_order_below_a].when")
+    assert condition.last_changed is not None and [c.text for c in condition.last_changed.changes] == [
+        'order rule large_order_below_a: when added: order.amount > 500000 and customer.grade not in ["AAA", "AA", "A"]'
+    ]
+    whole = policy_blame.blame(uow, "standard", "terms")
+    assert {f.name for f in whole.current} >= {"terms", "terms AAA", "terms BBB", "terms D"}

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from policy.diff import Change, PolicyDiff, diff_policies, introduce
-from policy.elements import Source, policy_elements
+from policy.elements import Source, find, policy_elements
 from tests.diff_factories import candidate_yaml, edited, loaded, shipped_yaml
 
 SHIPPED = shipped_yaml()
@@ -340,3 +340,18 @@ def test_change_text_forms() -> None:
     )
     assert blacklisted.text == "blacklist: C-9 added"
     assert blacklisted.reversed().text == "blacklist: C-9 removed"
+
+
+def test_find_names_whole_elements_or_their_parts() -> None:
+    elements = policy_elements(loaded(SHIPPED))
+    assert [f.name for f in find(elements, "limit BB")] == ["limit BB"]
+    assert [(f.name, f.text) for f in find(elements, "limits.per_grade.BB.of")] == [
+        ("limit BB", "min(10 % of working capital, 10 % of liquidation value)")
+    ]
+    assert [(f.name, f.text) for f in find(elements, "factor on_time_payment weight")] == [
+        ("factor on_time_payment weight", "10")
+    ]
+    assert [f.name for f in find(elements, "review")] == [
+        f"review {g}" for g in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C", "D")
+    ]
+    assert find(elements, "terms BBBB") == []
