@@ -345,6 +345,7 @@ def _metadata(b: _Builder, policy: Policy) -> None:
         ("author", "author", meta.author, _quoted(meta.author)),
         ("change note", "change_note", meta.change_note, _quoted(meta.change_note)),
         ("description", "description", meta.description, _quoted(meta.description or "")),
+        ("minimum coverage", "min_coverage", meta.min_coverage, _percent(meta.min_coverage or Decimal(0))),
     ]
     aspects = [Aspect(name, _form(form, key), text, ((key,),)) for name, key, value, text in rows if value is not None]
     b.add("policy", "policy", "policy", ("policy",), form, aspects)

@@ -103,7 +103,9 @@ def store(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     engine = create_db_engine(empty_database_url)
     with UnitOfWork(engine) as uow:
         for text, author, approver in ((shipped_yaml(), "alice", "bob"), (candidate_yaml(), "carol", "dave")):
-            record, _ = versions.publish(uow, text, "rules/standard.yaml", author, lambda _loaded: [])
+            record, _ = versions.publish(
+                uow, text, "rules/standard.yaml", author, lambda _loaded: versions.CasesVerdict([], None)
+            )
             versions.approve(uow, record.sha256, approver, "reviewed with finance")
             versions.activate(uow, record.sha256, approver, "go live")
     engine.dispose()

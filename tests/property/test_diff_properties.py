@@ -117,6 +117,8 @@ def _blacklist(data: dict[str, Any], draw: st.DrawFn) -> None:
 def _metadata(data: dict[str, Any], draw: st.DrawFn) -> None:
     data["policy"]["version"] = draw(st.sampled_from(["2", "3"]))
     data["policy"]["change_note"] = draw(st.sampled_from(["a note", "another note"]))
+    if draw(st.booleans()):
+        data["policy"]["min_coverage"] = draw(st.sampled_from(["0.5", "0.9"]))
 
 
 def _ladder(data: dict[str, Any], draw: st.DrawFn) -> None:

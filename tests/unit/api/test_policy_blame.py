@@ -17,8 +17,8 @@ from policy.validate import LoadedPolicy
 from tests.diff_factories import candidate_yaml, edited, shipped_yaml
 
 
-def no_cases(loaded: LoadedPolicy) -> list[str]:
-    return []
+def no_cases(loaded: LoadedPolicy) -> versions.CasesVerdict:
+    return versions.CasesVerdict([], None)
 
 
 def ticking_clock() -> Callable[[], dt.datetime]:

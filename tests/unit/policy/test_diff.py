@@ -278,6 +278,8 @@ def test_metadata_is_kept_apart_from_the_rules() -> None:
     assert [c.text for c in diff.metadata] == [
         'policy: author "Credit Management Department (信用管理部)" → "Risk Office"'
     ]
+    floor = diff_of(("  currency: CNY\n", "  currency: CNY\n  min_coverage: 0.9\n"))
+    assert [c.text for c in floor.metadata] == ["policy: minimum coverage added: 90 %"] and floor.changes == ()
 
 
 def test_reversed_swaps_sides_and_added_for_removed() -> None:
