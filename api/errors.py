@@ -31,6 +31,8 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── CaseNotFound              no credit case has that id
     │   ├── WebhookNotFound           no webhook (of the caller) has that id
     │   ├── CustomerNotFound          the customer was never assessed
+    │   ├── PolicyNotFound            no version of the policy is stored
+    │   ├── ElementNotFound           no element of the policy answers to the name or path (blame)
     │   └── DecisionNotFound          no logged decision has that id
     ├── MethodNotAllowed              the route exists, not with this method
     ├── Conflict                      the request clashes with what is stored
@@ -75,6 +77,7 @@ __all__ = [
     "DecisionNotFound",
     "DeliveryRefused",
     "DuplicateRecord",
+    "ElementNotFound",
     "FourEyes",
     "HttpRefusal",
     "InputFileError",
@@ -94,6 +97,7 @@ __all__ = [
     "NotFound",
     "NotReady",
     "PermissionDenied",
+    "PolicyNotFound",
     "PublishRefused",
     "ReasonRequired",
     "RefusedField",
@@ -374,6 +378,20 @@ class CustomerNotFound(NotFound):
 
     code = "customer_not_found"
     CODES: ClassVar[tuple[str, ...]] = ("customer_not_found",)
+
+
+class PolicyNotFound(NotFound):
+    """No version of the policy is stored (no policy of that id)."""
+
+    code = "policy_not_found"
+    CODES: ClassVar[tuple[str, ...]] = ("policy_not_found",)
+
+
+class ElementNotFound(NotFound):
+    """No element of the policy (rule, factor, grade, limit, terms, ladder…) answers to the name or path asked."""
+
+    code = "element_not_found"
+    CODES: ClassVar[tuple[str, ...]] = ("element_not_found",)
 
 
 class DecisionNotFound(NotFound):

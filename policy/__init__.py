@@ -5,7 +5,7 @@ once as :class:`PolicyInvalid` with located :class:`Issue` objects.
 """
 
 from policy.checks import CheckContext, run_checks
-from policy.diff import Change, diff_policies, render_diff
+from policy.diff import Change, PolicyDiff, diff_policies
 from policy.errors import ExpressionError, Issue, PolicyError, PolicyInvalid, format_path
 from policy.jsonschema import policy_json_schema
 from policy.loader import LoadedDocument, load_document
@@ -23,6 +23,7 @@ __all__ = [
     "LoadedPolicy",
     "Policy",
     "PolicyError",
+    "PolicyDiff",
     "PolicyInvalid",
     "canonical_form",
     "canonical_json",
@@ -33,7 +34,6 @@ __all__ = [
     "load_policy",
     "load_policy_file",
     "policy_json_schema",
-    "render_diff",
     "run_checks",
     "validate_file",
 ]

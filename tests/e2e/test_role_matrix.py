@@ -31,6 +31,7 @@ EXPECTED: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/policies/versions/{ref}/activate"): "activate",
     ("POST", "/v1/policies/versions/{ref}/retire"): "retire",
     ("GET", "/v1/policies/{policy_id}/versions"): "read_versions",
+    ("GET", "/v1/policies/{policy_id}/blame"): "read_versions",
     ("GET", "/v1/cases"): "read_cases",
     ("GET", "/v1/cases/{case_id}"): "read_cases",
     ("POST", "/v1/cases/{case_id}/release"): "resolve_case",

@@ -69,7 +69,9 @@ def test_publish_approve_activate_and_as_of_picks_the_version(fresh_service: Ser
     own = service.post(f"/v1/decisions/{before['decision_id']}/replay", {}, who="audit").json()
     assert own["matches"] is True
     diff = service.get("/v1/policies/diff?from=2026.1&to=2026.2").json()
-    paths = {c["path"] for c in diff["changes"]}
+    paths = {c["path"] for section in diff["sections"] for c in section["changes"]} | {
+        c["path"] for c in diff["metadata"]
+    }
     assert "order_rules.rules[overdue_ordinary].when" in paths and "policy.version" in paths
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.entrypoints.cli import (
+    audit_commands,
     case_commands,
     db_commands,
     engine_commands,
@@ -34,6 +35,7 @@ for module in (
     version_commands,
     case_commands,
     log_commands,
+    audit_commands,
     key_commands,
     db_commands,
     serve_commands,

@@ -328,8 +328,9 @@ footer { margin-top: 40px; padding-top: 10px; border-top: 1px solid var(--rule);
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
-def page(*, title: str, body: Content, lang: str = "en") -> str:
-    """A whole HTML document: the skeleton, the inline stylesheet and ``body`` inside ``<main>``."""
+def page(*, title: str, body: Content, lang: str = "en", style: str = "") -> str:
+    """A whole HTML document: the skeleton, the inline stylesheet (plus a page's own ``style``) and ``body``
+    inside ``<main>``."""
     head = tag(
         "head",
         [
@@ -338,7 +339,7 @@ def page(*, title: str, body: Content, lang: str = "en") -> str:
             tag("meta", http_equiv="Content-Security-Policy", content=_CSP),
             tag("meta", name="color-scheme", content="light"),
             tag("title", title),
-            Markup(f"<style>{_STYLE}</style>"),
+            Markup(f"<style>{_STYLE}{style}</style>"),
         ],
     )
     return "<!DOCTYPE html>\n" + tag("html", [head, tag("body", tag("main", body))], lang=lang) + "\n"

@@ -1,13 +1,14 @@
-"""Policy version routes: publish, read, diff, and the lifecycle (approve, activate, retire)."""
+"""Policy version routes: publish, read, diff, blame, and the lifecycle (approve, activate, retire)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
 from api.adapters.db.records import VersionRecord
@@ -15,11 +16,13 @@ from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, RegistryDep, UowDep, require
 from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.forms import FORM_DATA, read_form
+from api.entrypoints.http.negotiation import best_media_type
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.versions import (
     LIFECYCLE_EXAMPLES,
     PUBLISH_BODY,
     YAML_TYPES,
+    BlameOut,
     DiffOut,
     EventsOut,
     LifecycleOut,
@@ -32,10 +35,11 @@ from api.entrypoints.http.schemas.versions import (
     version_dict,
 )
 from api.errors import InvalidRequest
-from api.service import versions
+from api.service import policy_blame, policy_diff, versions
 from api.service.keys import Caller
 from api.service.policy_cases import cases_file_name, cases_runner
-from policy.diff import diff_canonical, render_diff
+from api.service.policy_diff import Line
+from api.service.reports.policy_diff import render_policy_diff
 
 __all__ = ["router"]
 
@@ -150,22 +154,49 @@ def publish_policy(
     )
 
 
-@router.get("/diff", response_model=DiffOut, responses=problems(404, 409, 422))
+Accept = Annotated[str | None, Header(max_length=1000, description="`text/html`: the page; `text/plain`: the text.")]
+
+
+def _answer(
+    accept: str | None, document: dict[str, Any], lines: Callable[[], list[Line]], html: Callable[[], str] | None = None
+) -> Response:
+    """The document as JSON, or as the page (when there is one) or the text when ``Accept`` prefers them."""
+    forms = ("application/json", "text/html", "text/plain") if html is not None else ("application/json", "text/plain")
+    media = best_media_type(accept, forms)
+    if media == "text/html" and html is not None:
+        return HTMLResponse(html(), headers={"Vary": "Accept"})
+    if media == "text/plain":
+        return PlainTextResponse("".join(f"{line.text}\n" for line in lines()), headers={"Vary": "Accept"})
+    return JSONResponse(document, headers={"Vary": "Accept"})
+
+
+_FORMS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+        }
+    }
+}
+
+
+@router.get("/diff", response_model=DiffOut, responses={**_FORMS, **problems(404, 409, 422)})
 def diff_versions(
     caller: VersionReader,
     uow: ReadUowDep,
     from_: Annotated[str, Query(alias="from", max_length=100, pattern=PRINTABLE, description="The older version.")],
     to: Annotated[str, Query(max_length=100, pattern=PRINTABLE, description="The newer version.")],
-) -> dict[str, Any]:
-    """What changed between two versions, rule by rule (reformatting is no change)."""
-    old, new = versions.get_version(uow, from_), versions.get_version(uow, to)
-    changes = diff_canonical(json.loads(old.canonical_json), json.loads(new.canonical_json))
-    return {
-        "from": version_dict(old),
-        "to": version_dict(new),
-        "changes": [{"path": c.path, "kind": c.kind, "old": c.old, "new": c.new} for c in changes],
-        "text": render_diff(changes),
-    }
+    accept: Accept = None,
+) -> Response:
+    """What changed between two versions, one line per change in the policy's own terms, grouped by section.
+
+    JSON (schema `creditpolicy.policy_diff/1`, see docs/policy-diff.md), or with `Accept: text/html` a
+    self-contained page an auditor can file, or with `Accept: text/plain` the text the CLI prints.
+    Each version says its status, the days it is in force and who published and approved it.
+    """
+    report = policy_diff.diff_stored(uow, from_, to)
+    document = policy_diff.diff_document(report)
+    return _answer(accept, document, lambda: policy_diff.diff_lines(report), lambda: render_policy_diff(document))
 
 
 @router.get("/versions/{ref}", response_model=VersionDetailOut, responses=problems(404, 409))
@@ -205,6 +236,34 @@ def activate_version(
 def retire_version(caller: Retirer, ref: Ref, body: Lifecycle, uow: UowDep, registry: RegistryDep) -> dict[str, Any]:
     """Retire an approved or active version; it stays stored and can be activated again."""
     return _transition(uow, versions.retire(uow, ref, caller.name, body.reason, timeline=registry))
+
+
+@router.get("/{policy_id}/blame", response_model=BlameOut, responses={**_FORMS, **problems(404, 409, 422)})
+def blame_element(
+    caller: VersionReader,
+    uow: ReadUowDep,
+    policy_id: Annotated[str, Path(max_length=100, pattern=PRINTABLE, description="A policy id (or a version).")],
+    element: Annotated[
+        str,
+        Query(
+            max_length=300,
+            pattern=PRINTABLE,
+            description="Named as the diff names it (`terms BBB`, `order rule over_limit`, "
+            "`collection ordinary visit`) or by its path (`limits.per_grade.BB`).",
+        ),
+    ],
+    at: Annotated[
+        str | None, Query(max_length=100, pattern=PRINTABLE, description="Blame as of this version; the newest.")
+    ] = None,
+    accept: Accept = None,
+) -> Response:
+    """Which version last changed a rule, factor, grade, limit, terms or ladder step: who published and who
+    approved it, when, and its change note; then every version that changed it, newest first.
+
+    JSON (schema `creditpolicy.policy_blame/1`), or with `Accept: text/plain` the text the CLI prints.
+    """
+    report = policy_blame.blame(uow, policy_id, element, at)
+    return _answer(accept, policy_blame.blame_document(report), lambda: policy_blame.blame_lines(report))
 
 
 @router.get("/{policy_id}/versions", response_model=VersionListOut, responses=problems())

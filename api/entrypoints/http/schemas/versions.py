@@ -17,6 +17,7 @@ __all__ = [
     "MAX_POLICY_BYTES",
     "PUBLISH_BODY",
     "YAML_TYPES",
+    "BlameOut",
     "DiffOut",
     "EventsOut",
     "LifecycleOut",
@@ -111,18 +112,104 @@ class EventsOut(BaseModel):
     events: list[EventOut]
 
 
+class SourceOut(BaseModel):
+    file: str
+    line: int
+    column: int
+
+
 class ChangeOut(BaseModel):
-    path: str
+    """One change, in the policy's terms (docs/policy-diff.md)."""
+
+    section: str = Field(description="scorecard, grades, standards, limits, terms, review, order_rules, collection")
+    element: str = Field(description="What changed, as the policy names it: `terms BBB`, `order rule over_limit`.")
+    aspect: str | None = Field(description='Which part of it (`weight`, `visit`); `""` its value; null: all.')
     kind: str = Field(description="added, removed or changed")
-    old: Any
-    new: Any
+    path: str = Field(description="Where, by ids: `terms.per_grade.BBB.text`.")
+    paths: list[str]
+    text: str = Field(description="The change as one line: `terms BBB: 2/10, n/30 → 2/10, n/20`.")
+    old: str | None
+    new: str | None
+    old_value: Any = Field(description="The canonical value before (numbers as strings); null when absent.")
+    new_value: Any
+    old_source: SourceOut | None
+    new_source: SourceOut | None
+
+
+class StepOut(BaseModel):
+    by: str
+    at: dt.datetime
+    reason: str
+
+
+class SideOut(BaseModel):
+    """One of the two versions compared: a file or a stored version with its status and lifecycle."""
+
+    source: str = Field(description="file or stored")
+    file: str
+    policy_id: str
+    version: str
+    sha256: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    author: str
+    change_note: str
+    status: str | None
+    in_force: InForceOut | None
+    published: StepOut | None
+    approved: StepOut | None
+    events: list[EventOut]
+
+
+class DiffSectionOut(BaseModel):
+    section: str
+    title: str
+    changes: list[ChangeOut]
+
+
+class DiffCountsOut(BaseModel):
+    changes: int
+    added: int
+    removed: int
+    changed: int
+    metadata: int
 
 
 class DiffOut(BaseModel):
-    from_: VersionOut = Field(alias="from")
-    to: VersionOut
-    changes: list[ChangeOut]
+    """What changed between two versions (schema `creditpolicy.policy_diff/1`)."""
+
+    schema_: str = Field(alias="schema")
+    from_: SideOut = Field(alias="from")
+    to: SideOut
+    identical: bool
+    counts: DiffCountsOut
+    metadata: list[ChangeOut]
+    sections: list[DiffSectionOut]
+
+
+class CurrentElementOut(BaseModel):
+    element: str
+    path: str
     text: str
+    source: SourceOut | None
+
+
+class BlameEntryOut(BaseModel):
+    version: SideOut
+    introduced: bool = Field(description="The first version of the walk: it introduced the element.")
+    changes: list[ChangeOut]
+
+
+class BlameOut(BaseModel):
+    """Which version last changed an element, who published and approved it (schema `creditpolicy.policy_blame/1`)."""
+
+    schema_: str = Field(alias="schema")
+    policy_id: str
+    element: str
+    at: SideOut
+    current: list[CurrentElementOut]
+    last_changed: BlameEntryOut | None
+    history: list[BlameEntryOut]
 
 
 _POLICY_EXAMPLE = "policy:\n  id: standard\n  version: '2026.2'\n  effective_from: 2026-07-01\n  ...\n"
