@@ -60,6 +60,7 @@ from api.errors import (
     VersionLabelTaken,
     VersionNotFound,
 )
+from api.service import changes
 from policy.errors import PolicyInvalid
 from policy.validate import LoadedPolicy, load_policy
 from policy.versioning import canonical_json, content_hash
@@ -286,7 +287,9 @@ def _moved(
 
 
 def _committed(uow: AbstractUnitOfWork, record: VersionRecord, timeline: TimelineCache | None) -> VersionRecord:
-    """Commit a lifecycle step and tell this process's cached timeline, so its next decision sees it."""
+    """Commit a lifecycle step, announcing it to every process, and tell this process's cached
+    timeline at once, so its next decision sees it (the others within a second: :mod:`.changes`)."""
+    uow.changes.announce(changes.VERSIONS)
     uow.commit()
     if timeline is not None:
         timeline.forget(record.policy_id)

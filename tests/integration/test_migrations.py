@@ -23,11 +23,12 @@ TABLES = {
     "webhook_deliveries",
     "grade_history",
     "customers",
+    "change_counters",
 }
 
 
 def test_migrations_apply_and_match_the_tables_module(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)
