@@ -77,6 +77,11 @@ class ChangeListener:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether its thread runs (from start until stop)."""
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 5.0) -> None:
         if self._stopping.is_set():
             return
@@ -118,7 +123,9 @@ class NotificationListener(ChangeListener):
         super().__init__(handlers, "change-listener")
         _, params = engine.dialect.create_connect_args(engine.url)
         params.pop("context", None)  # SQLAlchemy's type adapters: the listener reads plain text
-        self._params: dict[str, Any] = {**KEEPALIVES, **params}
+        # Named, so it is told apart in pg_stat_activity (one per service process).
+        self._params: dict[str, Any] = {**KEEPALIVES, "application_name": "creditpolicy-changes", **params}
+        self.backend_pid: int | None = None  # the server process of the listening connection
         self._ping_seconds = ping_seconds
         self._wake_read, self._wake_write = os.pipe()
 
@@ -163,6 +170,7 @@ class NotificationListener(ChangeListener):
 
             connection.add_notify_handler(heard)
             connection.execute(f"LISTEN {CHANNEL}")
+            self.backend_pid = connection.info.backend_pid
             self._up()  # after LISTEN: whatever commits from now on is heard
             with selectors.DefaultSelector() as selector:
                 selector.register(connection.fileno(), selectors.EVENT_READ)
