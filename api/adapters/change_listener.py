@@ -47,9 +47,16 @@ POLL_SECONDS = 0.25  # SQLite: a change is heard within this (plus the poll itse
 PING_SECONDS = 5.0  # PostgreSQL: a quiet listening connection is checked this often
 FIRST_RETRY_SECONDS = 0.1
 MAX_RETRY_SECONDS = 2.0
-# libpq's TCP keepalives, so a connection the network silently dropped is noticed in ~25 s even
-# between pings (a ping on a dead socket waits for the keepalives too); the URL may override them.
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+# libpq options of the listening connection (the URL may override them): TCP keepalives, so a
+# connection the network silently dropped is noticed in ~25 s even between pings (a ping on a dead
+# socket waits for the keepalives too), and a bounded connect, so an unreachable host is retried.
+CONNECTION_OPTIONS = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "connect_timeout": 10,
+}
 
 
 class ChangeHandlers(Protocol):
@@ -63,7 +70,7 @@ class ChangeHandlers(Protocol):
 
 
 class ChangeListener:
-    """A daemon thread hearing of changes; :meth:`start` once, :meth:`stop` once (it returns at once)."""
+    """A daemon thread hearing of changes: :meth:`start` it, :meth:`stop` wakes it and waits for its end."""
 
     via = ""  # how it hears: shown by /readyz
 
@@ -86,8 +93,9 @@ class ChangeListener:
         if self._stopping.is_set():
             return
         self._stopping.set()
-        self._wake()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # started
+            self._wake()
+            self._thread.join(timeout)
         if not self._thread.is_alive():
             self._release()
 
@@ -124,7 +132,7 @@ class NotificationListener(ChangeListener):
         _, params = engine.dialect.create_connect_args(engine.url)
         params.pop("context", None)  # SQLAlchemy's type adapters: the listener reads plain text
         # Named, so it is told apart in pg_stat_activity (one per service process).
-        self._params: dict[str, Any] = {**KEEPALIVES, "application_name": "creditpolicy-changes", **params}
+        self._params: dict[str, Any] = {**CONNECTION_OPTIONS, "application_name": "creditpolicy-changes", **params}
         self.backend_pid: int | None = None  # the server process of the listening connection
         self._ping_seconds = ping_seconds
         self._wake_read, self._wake_write = os.pipe()
