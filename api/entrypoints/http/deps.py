@@ -5,11 +5,12 @@ Routes take what they need by type::
     def list_cases(caller: Annotated[Caller, Depends(require("read_cases"))], uow: ReadUowDep) -> ...
 
 Authentication has one path, :func:`authorize` (the key presented, looked up once and cached per
-process until a key change is heard, then the role's permission), used by every route through :func:`require` and
-by the decision routes' fast path (:mod:`api.entrypoints.http.fast_path`). The app's parts — the
-database engine, the policy registry, the decision writer, the metrics, the clock — live on
-``app.state`` (:func:`api.entrypoints.http.app.create_app` puts them there), so one process shares
-one engine and one compiled-policy cache, and a test can build an app on its own database.
+process until a key change is heard, then the role's permission), used by every route through
+:func:`require` and by the decision routes' fast path (:mod:`api.entrypoints.http.fast_path`).
+The app's parts — the database engine, the policy registry, the decision writer, the metrics, the
+clock — live on ``app.state`` (:func:`api.entrypoints.http.app.create_app` puts them there), so
+one process shares one engine and one compiled-policy cache, and a test can build an app on its
+own database.
 """
 
 from __future__ import annotations
