@@ -8,12 +8,14 @@ Run by hand::
 Starts replicas A and B (each `creditpolicy serve`, on its own port, one database: a throwaway
 schema on PostgreSQL), publishes a second version of the shipped policy (in force today once
 active) and approves it, then ``--changes`` times (20 by default) activates it through A and
-retires it through A. After each answer from A (the change is committed by then), it sends B
-order decisions dated today — each names the version that decided it, found in B's cached
-timeline — until B decides with the new state, and prints the median and the largest of those
-delays (they include the probe: one decision's round trip, printed too), and when a change
-listener in the benchmark's own process heard each change (what every replica runs). Changes are
-spaced by random pauses, so they do not fall in step with SQLite's 0.25 s poll. It asserts nothing.
+retires it through A. After each answer from A it sends B order decisions dated today — each
+names the version that decided it, found in B's cached timeline — until B decides with the new
+state. It prints the median and the largest of those delays, counted from the request to A
+(an upper bound: A commits before it answers) and from A's answer (a lower bound: on SQLite A may
+wait for the write lock to read its answer after the commit); they include the probe, one
+decision's round trip, printed too. It also prints when a change listener in the benchmark's own
+process (what every replica runs) heard each change. Changes are spaced by random pauses, so
+they do not fall in step with SQLite's 0.25 s poll. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -83,13 +85,15 @@ def replica(env: dict[str, str]) -> Iterator[str]:
     """A `creditpolicy serve` process; its base URL once /readyz answers."""
     port = free_port()
     command = [*CREDITPOLICY, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # what it prints, read only if it fails (a pipe could fill and block it)
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                raise SystemExit(f"replica failed: {process.stderr.read().decode() if process.stderr else ''}")
+                log.seek(0)
+                raise SystemExit(f"replica failed: {log.read().decode()}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(url + "/readyz").status_code == 200:
                     break
@@ -103,6 +107,7 @@ def replica(env: dict[str, str]) -> Iterator[str]:
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def keys(database_url: str) -> dict[str, str]:
@@ -188,7 +193,10 @@ def main() -> None:
                 a.post("/v1/policies", headers=author, json={"yaml": later, "file": "2026.2.yaml"}).raise_for_status()
                 a.post("/v1/policies/versions/2026.2/approve", headers=approver, json=REASON).raise_for_status()
                 feed = b.get("/readyz").json()["change_feed"]
-                delays: dict[str, list[float]] = {"activate": [], "retire": []}
+                # Seen by B, after the request to A was sent and after A's answer: the commit is in
+                # between (A answers once committed, but may still read a little before answering).
+                delays: dict[str, list[tuple[float, float]]] = {"activate": [], "retire": []}
+                round_trips: list[float] = []
                 probe = []  # what one look at B costs: the resolution of the delays below
                 for _ in range(20):
                     began = time.perf_counter()
@@ -201,13 +209,17 @@ def main() -> None:
                             # A random pause, so changes do not fall in step with the SQLite poll (0.25 s).
                             time.sleep(random.uniform(0, 0.3))
                             listener.clear()
-                            url_ = f"/v1/policies/versions/2026.2/{step}"
-                            a.post(url_, headers=approver, json=REASON).raise_for_status()
-                            committed = time.perf_counter()
+                            path = f"/v1/policies/versions/2026.2/{step}"
+                            sent = time.perf_counter()
+                            a.post(path, headers=approver, json=REASON).raise_for_status()
+                            answered = time.perf_counter()
                             while in_force(b, decider) != expected:
                                 pass
-                            delays[step].append(time.perf_counter() - committed)
-                            heard.append(listener.heard_at() - committed)
+                            seen = time.perf_counter()
+                            delays[step].append((seen - sent, seen - answered))
+                            heard.append(listener.heard_at() - answered)
+                            round_trips.append(answered - sent)
+                feed_after = b.get("/readyz").json()["change_feed"]
     print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; B hears changes by {feed['via']}")
     print(f"one order decision on B (the probe): median {1000 * statistics.median(probe):.1f} ms")
     ms = sorted(1000 * d for d in heard)
@@ -215,10 +227,17 @@ def main() -> None:
         f"a change through A, heard by a listener: median {statistics.median(ms):+6.1f} ms   max {ms[-1]:+6.1f} ms "
         "after A's answer reached the client (negative: before it did)"
     )
+    print(f"B's change feed before: {feed}; after: {feed_after}")
+    print(f"a lifecycle request to A, answered: median {1000 * statistics.median(round_trips):.1f} ms")
     for step, found in delays.items():
-        ms = sorted(1000 * d for d in found)
-        median, largest = statistics.median(ms), ms[-1]
-        print(f"{step:>9} through A, seen by B: median {median:6.1f} ms   max {largest:6.1f} ms   n={len(ms)}")
+        since_sent = sorted(1000 * d for d, _ in found)
+        since_answer = sorted(1000 * d for _, d in found)
+        print(
+            f"{step:>9} through A, seen by B: median {statistics.median(since_sent):6.1f} ms, max "
+            f"{since_sent[-1]:6.1f} ms after the request to A was sent; median "
+            f"{statistics.median(since_answer):6.1f} ms, max {since_answer[-1]:6.1f} ms after A answered "
+            f"(n={len(found)})"
+        )
 
 
 if __name__ == "__main__":
