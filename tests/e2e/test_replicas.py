@@ -172,13 +172,13 @@ def database(backend: str, directory: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
 def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    """Replicas A and B, started together on an empty database."""
+    """Replicas A, B and C, started together on an empty database (C is killed by the last test)."""
     directory = tmp_path_factory.mktemp(f"replicas-{request.param}")
     with database(request.param, directory) as url:
         engine = create_db_engine(url)
         deployment = Deployment(request.param, url, engine, directory)
         try:
-            deployment.start("A", "B")
+            deployment.start("A", "B", "C")
             with UnitOfWork(engine) as uow:
                 for name, role in (("decide", "decide"), ("author", "author"), ("approve", "approve")):
                     deployment.keys[name] = create_key(uow, f"replicas-{name}", role)[1]
@@ -352,7 +352,7 @@ def drive(replica: Replica, key: str, sent: list[Sent], stop: threading.Event) -
 
 
 def test_a_replica_killed_under_load_loses_nothing_it_answered(deployment: Deployment) -> None:
-    (victim,) = deployment.start("C")
+    victim = deployment.replicas["C"]
     survivor, key = deployment.replicas["B"], deployment.keys["decide"]
     sent: list[Sent] = []
     stop = threading.Event()
