@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from api.adapters.db.records import ApiKeyRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import DuplicateRecord, InvalidRequest, KeyNameTaken, MissingPermission, NotAuthenticated
+from api.service import changes
 
 __all__ = [
     "PERMISSIONS",
@@ -112,13 +113,18 @@ def create_key(uow: AbstractUnitOfWork, name: str, role: str) -> tuple[ApiKeyRec
         record = uow.keys.add(name, role, prefix, _hash(plaintext), uow.now())
     except DuplicateRecord as exc:  # a concurrent create with the same name won
         raise KeyNameTaken(f"an API key named {name!r} exists") from exc
+    uow.changes.announce(changes.KEYS)
     uow.commit()
     return record, plaintext
 
 
 def revoke_key(uow: AbstractUnitOfWork, name: str) -> ApiKeyRecord:
-    """Revoke the key named ``name`` (repeating it changes nothing); raises KeyNotFound."""
+    """Revoke the key named ``name`` (repeating it changes nothing); raises KeyNotFound.
+
+    Every process stops accepting it within a second: the revocation is announced with it.
+    """
     record = uow.keys.revoke(name, uow.now())
+    uow.changes.announce(changes.KEYS)
     uow.commit()
     return record
 

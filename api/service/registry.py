@@ -22,11 +22,11 @@ and is freed with the cache (the ``twin_cache`` most recently used): drafts, rep
 versions past the budget, each with a warning in the log (restarting the worker gives the
 version in force its durable rulesets again).
 
-The timeline of a policy's active versions is read from the database at most once per
-``timeline_ttl`` seconds (1 s by default): reading every version's source text for every
-decision would cost more than the decision. Changes made through this process's API are seen at
-once (the lifecycle use cases call :meth:`PolicyRegistry.forget`); those made elsewhere (the CLI,
-another worker) within the TTL.
+The timeline of a policy's active versions is cached: reading every version's source text for
+every decision would cost more than the decision. Changes made through this process's API are
+seen at once (the lifecycle use cases call :meth:`PolicyRegistry.forget`); those made elsewhere
+(the CLI, another worker or replica) when this process hears of them (:mod:`api.service.changes`:
+within a second), and a timeline is never trusted longer than ``timeline_ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -76,21 +76,33 @@ class PolicyRegistry:
         self._twins: OrderedDict[str, CompiledPolicy] = OrderedDict()
         self._timelines: dict[str, tuple[float, list[versions.InForce]]] = {}
         self._lock = threading.Lock()
+        # Bumped by forget(): a timeline read before a change was heard is not stored after it.
+        self._generation = 0
+        self._timelines_lock = threading.Lock()
 
     def forget(self, policy_id: str | None = None) -> None:
         """Drop the cached timeline (of one policy): a version's status changed."""
-        if policy_id is None:
-            self._timelines.clear()
-        else:
-            self._timelines.pop(policy_id, None)
+        with self._timelines_lock:
+            self._generation += 1
+            if policy_id is None:
+                self._timelines.clear()
+            else:
+                self._timelines.pop(policy_id, None)
+
+    def keep_for(self, seconds: float) -> None:
+        """Trust a cached timeline at most ``seconds`` (the change listener sets it)."""
+        self.timeline_ttl = seconds
 
     def _in_force(self, uow: AbstractUnitOfWork, policy_id: str) -> list[versions.InForce]:
         cached = self._timelines.get(policy_id)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.timeline_ttl:
             return cached[1]
+        generation = self._generation
         periods = versions.in_force(uow, policy_id)
-        self._timelines[policy_id] = (now, periods)
+        with self._timelines_lock:
+            if generation == self._generation:
+                self._timelines[policy_id] = (now, periods)
         return periods
 
     def compiled(self, version: VersionRecord, *, in_force: bool = False) -> CompiledPolicy:

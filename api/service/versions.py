@@ -67,6 +67,7 @@ from api.errors import (
     VersionLabelTaken,
     VersionNotFound,
 )
+from api.service import changes
 from engine.compiler import compile_policy
 from engine.coverage import Coverage
 from engine.errors import CompileError
@@ -361,7 +362,9 @@ def _moved(
 
 
 def _committed(uow: AbstractUnitOfWork, record: VersionRecord, timeline: TimelineCache | None) -> VersionRecord:
-    """Commit a lifecycle step and tell this process's cached timeline, so its next decision sees it."""
+    """Commit a lifecycle step, announcing it to every process, and tell this process's cached
+    timeline at once, so its next decision sees it (the others within a second: :mod:`.changes`)."""
+    uow.changes.announce(changes.VERSIONS)
     uow.commit()
     if timeline is not None:
         timeline.forget(record.policy_id)

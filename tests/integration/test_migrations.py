@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,6 +18,7 @@ from api.adapters.db.migrate import alembic_config, check_database, current_revi
 from api.adapters.db.tables import metadata
 from api.errors import DatabaseNotReady
 
+ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "policy_versions",
     "lifecycle_events",
@@ -23,11 +29,12 @@ TABLES = {
     "webhook_deliveries",
     "grade_history",
     "customers",
+    "change_counters",
 }
 
 
 def test_migrations_apply_and_match_the_tables_module(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)
@@ -61,3 +68,22 @@ def test_downgrade_removes_everything_and_upgrade_restores_it(engine: Engine) ->
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade_database(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_replicas_starting_together_migrate_once(empty_database_url: str) -> None:
+    # Service processes started at once each migrate on start: one migrates, the others wait for
+    # it and find the schema done (PostgreSQL: an advisory lock; SQLite: the write lock). Processes,
+    # not threads: Alembic's migration context is one per process.
+    script = "import sys; from api.adapters.db.migrate import upgrade_database; upgrade_database(sys.argv[1])"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    starts = [
+        subprocess.Popen([sys.executable, "-c", script, empty_database_url], env=env, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    failures = [process.communicate(timeout=120)[1].decode() for process in starts]
+    assert [process.returncode for process in starts] == [0, 0, 0], failures
+    engine = create_db_engine(empty_database_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()

@@ -42,6 +42,7 @@ class MemoryDatabase:
     deliveries: dict[int, WebhookDeliveryRecord] = field(default_factory=dict)
     grades: list[GradeRecord] = field(default_factory=list)
     customers: dict[str, CustomerRecord] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)  # topic -> serial
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -361,6 +362,17 @@ class _Customers:
         return sorted(found, key=lambda c: (c.next_review, c.customer_id))[:limit]
 
 
+class _Changes:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    def announce(self, topic: str) -> None:
+        self._db.changes[topic] = self._db.changes.get(topic, 0) + 1
+
+    def serials(self) -> dict[str, int]:
+        return dict(self._db.changes)
+
+
 class InMemoryUnitOfWork(AbstractUnitOfWork):
     """Works on a private copy of ``database``; ``commit`` publishes the copy, ``rollback`` discards it."""
 
@@ -380,6 +392,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         self.webhooks = _Webhooks(working)
         self.grades = _Grades(working)
         self.customers = _Customers(working)
+        self.changes = _Changes(working)
 
     def __enter__(self) -> Self:
         self._bind(self.database.snapshot())

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from api.adapters.db.engine import READ_ONLY_OPTION, create_db_engine
 from api.errors import DatabaseNotReady
@@ -23,6 +23,9 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The PostgreSQL advisory lock upgrades hold, with the schema's hash as second key (any int4
+# constant, the same in every process: "cpmg").
+MIGRATION_LOCK = 0x63706D67
 
 
 def alembic_config() -> Config:
@@ -38,6 +41,14 @@ def upgrade_database(target: str | Engine, revision: str = "head") -> None:
     try:
         config = alembic_config()
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas started together migrate one after the other: the second waits here
+                # until the first committed, then finds the schema at head and does nothing.
+                # (SQLite needs no lock: the transaction begins IMMEDIATE, holding the write lock.)
+                # The lock is per schema, so deployments (or test runs) in other schemas never wait.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": MIGRATION_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:

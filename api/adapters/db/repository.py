@@ -30,6 +30,7 @@ from api.adapters.db.records import (
 
 __all__ = [
     "CaseRepository",
+    "ChangeRepository",
     "CustomerRepository",
     "DecisionQuery",
     "DecisionRepository",
@@ -240,4 +241,16 @@ class CustomerRepository(Protocol):
 
     def due(self, on: dt.date, limit: int = 1000) -> list[CustomerRecord]:
         """Customers whose next review is on or before ``on``, most overdue first."""
+        ...
+
+
+class ChangeRepository(Protocol):
+    """What changed in the state every service process caches (policy version statuses, API keys)."""
+
+    def announce(self, topic: str) -> None:
+        """Record, in this transaction, that ``topic`` changed: every process hears of it once committed."""
+        ...
+
+    def serials(self) -> dict[str, int]:
+        """How many changes of each topic were committed (topics never announced are absent)."""
         ...

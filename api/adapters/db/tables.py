@@ -30,6 +30,7 @@ __all__ = [
     "LIFECYCLE_EVENTS",
     "VERSION_STATUSES",
     "api_keys",
+    "change_counters",
     "credit_cases",
     "customers",
     "decisions",
@@ -241,4 +242,14 @@ customers = Table(
     Column("next_review", Date, nullable=True, index=True),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("as_of", Date, nullable=False),
+)
+
+# How many times each kind of shared state changed (policy version statuses, API keys), bumped in
+# the transaction of the change (migration 0003): the service processes on one SQLite file poll it
+# to know when to drop what they cached; on PostgreSQL the change is also sent with NOTIFY.
+change_counters = Table(
+    "change_counters",
+    metadata,
+    Column("topic", String(32), primary_key=True),
+    Column("serial", Integer, nullable=False),
 )

@@ -10,9 +10,11 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from api.adapters.db.changes import SqlChangeRepository
 from api.adapters.db.engine import READ_ONLY_OPTION
 from api.adapters.db.repository import (
     CaseRepository,
+    ChangeRepository,
     CustomerRepository,
     DecisionRepository,
     EventRepository,
@@ -53,6 +55,7 @@ class AbstractUnitOfWork(abc.ABC):
     webhooks: WebhookRepository
     grades: GradeHistoryRepository
     customers: CustomerRepository
+    changes: ChangeRepository
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
@@ -88,6 +91,7 @@ _SQL_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
     "webhooks": SqlWebhookRepository,
     "grades": SqlGradeHistoryRepository,
     "customers": SqlCustomerRepository,
+    "changes": SqlChangeRepository,
 }
 
 

@@ -2,7 +2,8 @@
 
 What a start does (migrations, the shipped policy, the local keys) is :mod:`api.bootstrap`; this
 module only puts the parts together and runs the background work of a process: the group
-committer's writer thread and the webhook retries.
+committer's writer thread, the webhook retries, and the change listener that keeps this process's
+caches true when other processes change versions or keys (:mod:`api.service.changes`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp
 
+from api.adapters.change_listener import start_change_listener
 from api.adapters.db import UnitOfWork, create_db_engine
 from api.adapters.db.unit_of_work import Clock, utc_now
 from api.adapters.group_commit import GroupCommitter
@@ -31,6 +33,7 @@ from api.entrypoints.http.problems import BodyLimit, document_problems, install_
 from api.entrypoints.http.routes import cases, customers, decisions, health, keys, versions, webhooks
 from api.entrypoints.http.schemas.decisions import document_decision_bodies
 from api.entrypoints.http.schemas.versions import PublishRequest
+from api.service.changes import KEYS, VERSIONS, CacheInvalidation
 from api.service.decisions import DecisionWriter
 from api.service.registry import DEFAULT_POLICY_ID, PolicyRegistry
 from api.service.webhooks import deliver_forever
@@ -117,6 +120,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bootstrap(engine, settings)
+        # Hears what other processes (replicas, workers, the CLI) change, and drops what it made stale.
+        app.state.change_listener = start_change_listener(engine, app.state.cache_invalidation)
         warm_up(engine, registry, clock)
         app.state.decision_threads = CapacityLimiter(DECISION_THREADS)
         # Deliveries are attempted right after each case change commits; this loop retries the
@@ -138,6 +143,7 @@ def create_app(
         stop.set()
         if retrier is not None:
             retrier.join(timeout=15)
+        app.state.change_listener.stop()
         engine.dispose()
 
     app = CreditPolicyApp(title="creditpolicy", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
@@ -146,6 +152,8 @@ def create_app(
     app.state.clock = clock
     app.state.registry = registry
     app.state.key_cache = KeyCache()
+    app.state.cache_invalidation = CacheInvalidation({VERSIONS: [registry], KEYS: [app.state.key_cache]})
+    app.state.change_listener = None  # started with the app (lifespan)
     app.state.metrics = Metrics(settings.metrics_multiprocess_dir)
     # Units of work of the requests; a test may swap new_uow for a failing one (the writer and the
     # group committer call it through app.state, so they see the swap).

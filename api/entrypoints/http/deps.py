@@ -4,18 +4,20 @@ Routes take what they need by type::
 
     def list_cases(caller: Annotated[Caller, Depends(require("read_cases"))], uow: ReadUowDep) -> ...
 
-Authentication has one path, :func:`authorize` (the key presented, looked up at most once a
-second per process, then the role's permission), used by every route through :func:`require` and
-by the decision routes' fast path (:mod:`api.entrypoints.http.fast_path`). The app's parts — the
-database engine, the policy registry, the decision writer, the metrics, the clock — live on
-``app.state`` (:func:`api.entrypoints.http.app.create_app` puts them there), so one process shares
-one engine and one compiled-policy cache, and a test can build an app on its own database.
+Authentication has one path, :func:`authorize` (the key presented, looked up once and cached per
+process until a key change is heard, then the role's permission), used by every route through
+:func:`require` and by the decision routes' fast path (:mod:`api.entrypoints.http.fast_path`).
+The app's parts — the database engine, the policy registry, the decision writer, the metrics, the
+clock — live on ``app.state`` (:func:`api.entrypoints.http.app.create_app` puts them there), so
+one process shares one engine and one compiled-policy cache, and a test can build an app on its
+own database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
@@ -179,36 +181,55 @@ def body_of(model: type[M], data: Any) -> M:
 
 # --- who is asking -----------------------------------------------------------------------------
 class KeyCache:
-    """Keys recently authenticated, by the sha256 of the presented key, for ``ttl`` seconds.
+    """Keys recently authenticated, by the sha256 of the presented key, for ``ttl`` seconds at most.
 
-    Looking a key up costs a database round trip per request; a key revoked meanwhile keeps
-    working for at most ``ttl`` seconds (1 s by default). Unknown keys are never cached, so a
-    key just created works at once.
+    Looking a key up costs a database round trip per request. A key revoked anywhere (this
+    process, another replica, the CLI) is forgotten when the process hears of it
+    (:mod:`api.service.changes`: within a second); ``ttl`` bounds how long an entry is trusted
+    anyway. Unknown keys are never cached, so a key just created works at once.
     """
 
     def __init__(self, ttl: float = 1.0) -> None:
         self.ttl = ttl
         self._known: dict[str, tuple[float, Caller]] = {}
-        self.pending: dict[str, asyncio.Future[Caller | None]] = {}  # look-ups under way, by key
+        self.pending: dict[str, asyncio.Future[tuple[Caller | None, int]]] = {}  # look-ups under way, by key
+        self.generation = 0  # bumped by forget(): a look-up begun before is not stored after it
+        self._lock = threading.Lock()
 
     def get(self, presented: str) -> Caller | None:
         found = self._known.get(self._digest(presented))
         return found[1] if found is not None and time.monotonic() - found[0] < self.ttl else None
 
-    def put(self, presented: str, caller: Caller) -> None:
-        if len(self._known) > 10_000:  # bounded: a flood of distinct keys cannot grow it without end
-            self._known.clear()
-        self._known[self._digest(presented)] = (time.monotonic(), caller)
+    def put(self, presented: str, caller: Caller, generation: int | None = None) -> None:
+        """Cache ``caller``, unless the cache was forgotten since the look-up began (at ``generation``)."""
+        with self._lock:
+            if generation is not None and generation != self.generation:
+                return
+            if len(self._known) > 10_000:  # bounded: a flood of distinct keys cannot grow it without end
+                self._known.clear()
+            self._known[self._digest(presented)] = (time.monotonic(), caller)
+
+    def forget(self) -> None:
+        """Drop every key: one was revoked (or created) somewhere."""
+        with self._lock:
+            self.generation += 1
+            self._known = {}
+
+    def keep_for(self, seconds: float) -> None:
+        """Trust an entry at most ``seconds`` (the change listener sets it)."""
+        self.ttl = seconds
 
     @staticmethod
     def _digest(presented: str) -> str:
         return hashlib.sha256(presented.encode("utf-8")).hexdigest()
 
 
-def _look_up(engine: Engine, presented: str) -> Caller | None:
+def _look_up(engine: Engine, presented: str, cache: KeyCache) -> tuple[Caller | None, int]:
+    """The key's caller, and the cache's generation before it was read (see :meth:`KeyCache.put`)."""
+    generation = cache.generation
     # Its own short read-only transaction: the route's unit of work is not opened for a stranger.
     with UnitOfWork(engine, read_only=True) as uow:
-        return authenticate(uow, presented)
+        return authenticate(uow, presented), generation
 
 
 def presented_key(request: Request) -> str | None:
@@ -234,13 +255,13 @@ async def authorize(request: Request, permission: str) -> Caller:
     if caller is None:
         pending = cache.pending.get(presented)
         if pending is None:
-            pending = asyncio.ensure_future(run_in_threadpool(_look_up, request.app.state.db_engine, presented))
+            pending = asyncio.ensure_future(run_in_threadpool(_look_up, request.app.state.db_engine, presented, cache))
             cache.pending[presented] = pending
             pending.add_done_callback(lambda _: cache.pending.pop(presented, None))
-        caller = await asyncio.shield(pending)
+        caller, generation = await asyncio.shield(pending)
         if caller is None:
             raise NotAuthenticated("the API key is unknown or revoked")
-        cache.put(presented, caller)
+        cache.put(presented, caller, generation)
     return permit(caller, permission)
 
 

@@ -34,10 +34,13 @@ def healthz() -> dict[str, str]:
     response_model=ReadyOut,
     responses={503: {"model": Problem, "content": {"application/problem+json": {}}}},
 )
-def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock: ClockDep, request: Request) -> Any:
+def readyz(request: Request, engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock: ClockDep) -> Any:
     """Readiness: the database takes a write now (within `CREDITPOLICY_READY_TIMEOUT_SECONDS`), is at the
     newest schema, and a version of the default policy is active today and compiles. Otherwise 503
-    (`database_unavailable`, `database_not_ready`, `not_ready`), with the reason in `detail`."""
+    (`database_unavailable`, `database_not_ready`, `not_ready`), with the reason in `detail`.
+
+    `change_feed` says whether this process hears the version and key changes other processes make
+    (it serves either way: while it does not, it trusts what it cached 1 s at most)."""
     try:
         # First, with a short timeout of its own: the checks after it would wait out a lock.
         probe_writes(engine, request.app.state.settings.ready_timeout_seconds)
@@ -52,7 +55,11 @@ def readyz(engine: EngineDep, registry: RegistryDep, metrics: MetricsDep, clock:
         return problem_response(NotReady(f"not ready: {error.message}"))
     metrics.policy_in_use((version.policy_id, version.label, version.sha256))
     policy = {"id": version.policy_id, "version": version.label, "sha256": version.sha256}
-    return {"status": "ready", "schema_revision": current_revision(engine), "policy": policy}
+    listener = request.app.state.change_listener
+    feed = None
+    if listener is not None:
+        feed = {"via": listener.via, "live": listener.live, "heard": request.app.state.cache_invalidation.heard}
+    return {"status": "ready", "schema_revision": current_revision(engine), "policy": policy, "change_feed": feed}
 
 
 @router.get(
