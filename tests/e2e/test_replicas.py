@@ -180,7 +180,12 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         try:
             deployment.start("A", "B", "C")
             with UnitOfWork(engine) as uow:
-                for name, role in (("decide", "decide"), ("author", "author"), ("approve", "approve")):
+                for name, role in (
+                    ("decide", "decide"),
+                    ("author", "author"),
+                    ("approve", "approve"),
+                    ("admin", "admin"),
+                ):
                     deployment.keys[name] = create_key(uow, f"replicas-{name}", role)[1]
                 deployment.keys["approve2"] = create_key(uow, "replicas-approve2", "approve")[1]
             yield deployment
@@ -246,10 +251,10 @@ def test_activation_and_retirement_reach_every_replica_within_a_second(deploymen
     seen_within("retirement through A, on B", lambda: b.in_force_today() == "2026.1")
 
     # The CLI is a process of its own: both replicas hear it, neither made the change.
-    deployment.cli("activate", "2026.2", "--actor", "ops", "--reason", "rollback by hand")
+    deployment.cli("activate", "2026.2", "--key", deployment.keys["approve2"], "--reason", "rollback by hand")
     seen_within("activation by the CLI, on A", lambda: a.in_force_today() == "2026.2")
     seen_within("activation by the CLI, on B", lambda: b.in_force_today() == "2026.2")
-    deployment.cli("retire", "2026.2", "--actor", "ops", "--reason", "back to 2026.1")
+    deployment.cli("retire", "2026.2", "--key", deployment.keys["approve2"], "--reason", "back to 2026.1")
     seen_within("retirement by the CLI, on A", lambda: a.in_force_today() == "2026.1")
     seen_within("retirement by the CLI, on B", lambda: b.in_force_today() == "2026.1")
 
@@ -261,7 +266,7 @@ def test_a_key_revoked_with_the_cli_is_refused_by_every_replica_within_a_second(
     replicas = list(deployment.replicas.values())
     for replica in replicas:  # each caches the key now
         assert replica.request("GET", "/v1/cases?limit=1", key).status_code == 200
-    deployment.cli("keys", "revoke", name)
+    deployment.cli("keys", "revoke", name, "--key", deployment.keys["admin"])
     for replica in replicas:
         refused = partial(lambda r: r.request("GET", "/v1/cases?limit=1", key).status_code == 401, replica)
         seen_within(f"revocation on {replica.name}", refused)
