@@ -19,7 +19,7 @@ test: install browser
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy policy engine api tests
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 install: $(VENV)/.installed
 

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from api.entrypoints.cli.db_commands import out, unit_of_work
+from api.entrypoints.cli.output import print_table
 from api.service import decisions
 from api.service.registry import PolicyRegistry
 from engine.decide import DECISION_KINDS
@@ -114,7 +115,7 @@ def log_command(
         for item in items:
             typer.echo(json.dumps(item, ensure_ascii=False))
     else:
-        out.print(_table(items))
+        print_table(_table(items))  # whole rows in a pipe too
     if cursor is not None:
         typer.echo(f"more: --cursor {cursor}", err=True)
 
