@@ -34,7 +34,7 @@ __all__ = [
     "roles_with",
 ]
 
-ROLES: tuple[str, ...] = ("decide", "author", "approve", "audit", "admin")
+ROLES: tuple[str, ...] = ("decide", "author", "approve", "audit", "simulate", "admin")
 
 # Permission -> the roles holding it. Separation of duties: who writes a policy (author) is not
 # who puts it in force (approve); admin manages keys and reads, but neither decides nor changes
@@ -52,6 +52,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_log": frozenset({"approve", "audit", "admin"}),  # the decision log
     "read_grades": frozenset({"approve", "audit", "admin"}),  # grade history, reviews due
     "replay": frozenset({"approve", "audit"}),  # re-evaluate a logged decision (writes nothing)
+    # Analysts: run a policy (drafts too) without deciding anything for real: simulation jobs and
+    # dry-run batches log nothing and open no case, so the role changes no credit decision.
+    "simulate": frozenset({"simulate"}),
     # GET /metrics, unless CREDITPOLICY_METRICS_ACCESS=open: volumes and outcomes are business figures.
     "read_metrics": frozenset({"audit", "admin"}),
     "manage_keys": frozenset({"admin"}),

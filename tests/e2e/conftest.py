@@ -42,6 +42,7 @@ KEY_ROLES = {
     "approve": "approve",
     "approve2": "approve",
     "audit": "audit",
+    "simulate": "simulate",
     "admin": "admin",
 }
 

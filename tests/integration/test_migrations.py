@@ -34,7 +34,7 @@ TABLES = {
 
 
 def test_migrations_apply_and_match_the_tables_module(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)
@@ -87,3 +87,34 @@ def test_replicas_starting_together_migrate_once(empty_database_url: str) -> Non
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_0005_lets_the_simulate_role_and_challenger_events_in_and_still_refuses_others(engine: Engine) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    now = "2026-12-01 00:00:00.000000"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO api_keys (name, role, key_prefix, key_hash, created_at)"
+                " VALUES ('analyst', 'simulate', 'p0005', 'h', :now)"
+            ),
+            {"now": now},
+        )
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO api_keys (name, role, key_prefix, key_hash, created_at)"
+                " VALUES ('nobody', 'superuser', 'p0005b', 'h', :now)"
+            ),
+            {"now": now},
+        )
+    checks = {
+        check["name"]: check["sqltext"]
+        for table in ("api_keys", "lifecycle_events")
+        for check in inspect(engine).get_check_constraints(table)
+    }
+    assert "simulate" in checks["ck_api_keys_role"]
+    assert "challenger_named" in checks["ck_lifecycle_events_event"]
+    assert "challenger_ended" in checks["ck_lifecycle_events_event"]

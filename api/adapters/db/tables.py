@@ -44,8 +44,16 @@ __all__ = [
 ]
 
 VERSION_STATUSES = ("draft", "approved", "active", "retired")
-LIFECYCLE_EVENTS = ("published", "approved", "activated", "retired", "rolled_back")
-API_KEY_ROLES = ("decide", "author", "approve", "audit", "admin")
+LIFECYCLE_EVENTS = (
+    "published",
+    "approved",
+    "activated",
+    "retired",
+    "rolled_back",
+    "challenger_named",
+    "challenger_ended",
+)
+API_KEY_ROLES = ("decide", "author", "approve", "audit", "simulate", "admin")
 CASE_STATUSES = ("open", "released", "rejected")
 WEBHOOK_EVENTS = ("case.opened", "case.released", "case.rejected")
 

@@ -1,7 +1,7 @@
 """Change counters: what several service processes on one database watch to keep their caches true.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01
 
 * ``change_counters``: one row per topic (``versions``: a policy version's status changed;
