@@ -11,6 +11,7 @@ whose rulesets are never freed, without registering any.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -98,11 +99,19 @@ def _in_file_order(issue: Issue) -> tuple[int, int]:
     return issue.line, issue.column
 
 
-def decide_file(kind: str, policy: Path, input_file: Path) -> Decision[Any, Any]:
-    """One decision of a policy file on a JSON input file: nothing is stored (``creditpolicy decide``)."""
+def decide_file(kind: str, policy: Path, input_file: Path, today: dt.date) -> tuple[Decision[Any, Any], str | None]:
+    """One decision of a policy file on a JSON input file: nothing is stored (``creditpolicy decide``).
+
+    Like the API, an input without ``as_of`` is decided as of ``today``; the day used is returned
+    (else ``None``) so the command can say which day it was.
+    """
     payload = read_json_file(input_file)
+    used = None
+    if isinstance(payload, dict) and "as_of" not in payload:
+        used = today.isoformat()
+        payload = {**payload, "as_of": used}
     _, compiled = compile_file(policy)
-    return decide(compiled, kind, payload)
+    return decide(compiled, kind, payload), used
 
 
 @dataclass(frozen=True)

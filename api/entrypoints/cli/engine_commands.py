@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from enum import StrEnum
@@ -190,17 +191,22 @@ def decide_command(
     input_file: Path = typer.Option(..., "--input", help="The decision input as a JSON file."),
     explain: bool = typer.Option(False, "--explain", help="Also print the trace as readable tables."),
 ) -> None:
-    """Evaluate one decision; exit 0 ok, 1 invalid policy, 2 bad arguments or input."""
+    """Evaluate one decision; exit 0 ok, 1 invalid policy, 2 bad arguments or input.
+
+    An input without as_of is decided as of today (UTC), as the API does; stderr says so.
+    """
     if kind not in DECISION_KINDS:
         raise _fail(f"error: unknown decision kind {kind!r} (one of {', '.join(DECISION_KINDS)})", 2)
     try:
-        decision = policy_cases.decide_file(kind, policy, input_file)
+        decision, day_used = policy_cases.decide_file(kind, policy, input_file, dt.datetime.now(dt.UTC).date())
     except InputFileError as exc:
         raise _fail(f"error: {exc}", 2) from None
     except (PolicyInvalid, CompileError) as exc:
         raise _fail(str(exc), 1) from None
     except EngineError as exc:
         raise _fail(f"error: {input_file}: {exc} [{exc.code}]", 2) from None
+    if day_used is not None:
+        err.print(f"as_of: {day_used} (today, UTC: the input gives none)", markup=False)
     output = canonical_rates(decision.output())  # rates as the API renders them
     out.print(json.dumps(output, indent=2, sort_keys=True, ensure_ascii=False), markup=False)
     if explain:

@@ -91,3 +91,28 @@ def test_decide_explain_shows_the_floor_step_as_the_trace_does(tmp_path: Path) -
     assert "150000.00" in rows["rounding"]  # A's own rule: 30 % of working capital 500 000
     assert "grade B would grant more for this file (floor_grade_B)" in rows["floor"]
     assert "200000.00" in rows["floor"] and "200000.00" in rows["limit"]
+
+
+def test_decide_without_as_of_decides_as_of_today_and_says_so(tmp_path: Path) -> None:
+    # Issue 10: as_of defaults to today on the API; the CLI refused such an input.
+    import datetime as dt
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(minimal_policy_yaml(), encoding="utf-8")
+    credit_file = {
+        "payment": {"on_time_ratio": "0.97"},
+        "financials": {"current_assets": "1000000.00", "current_liabilities": "500000.00", "net_assets": "1000000.00"},
+        "ratings": {"visit_impression": "good"},
+    }
+    undated, dated = tmp_path / "undated.json", tmp_path / "dated.json"
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    undated.write_text(json.dumps({"customer": {"id": "C-1"}, "credit_file": credit_file}))
+    dated.write_text(json.dumps({"customer": {"id": "C-1"}, "credit_file": credit_file, "as_of": today}))
+    runs = [
+        CliRunner().invoke(app, ["decide", "assess", "--policy", str(policy), "--input", str(path)])
+        for path in (undated, dated)
+    ]
+    assert [run.exit_code for run in runs] == [0, 0], runs[0].output
+    assert runs[0].stdout == runs[1].stdout
+    assert f"as_of: {today} (today, UTC" in runs[0].stderr
+    assert "as_of" not in runs[1].stderr
