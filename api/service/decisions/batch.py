@@ -126,18 +126,25 @@ def decide_batch(
     """Decide every request of ``kind`` in one transaction: committed, each logged like a single
     decision; or, as a dry run, rolled back (see the module doc)."""
     check_batch(caller, dry_run, version)
-    handler, member = kind_named(kind), BATCH_MEMBERS[kind]
+    kind, member = kind_named(kind).name, BATCH_MEMBERS[kind]
     if len(bodies) > MAX_BATCH:
         message = f"at most {MAX_BATCH} {member}"
         raise InputInvalid([{"pointer": f"/{member}", "message": message, "code": "too_long"}])
     named = _named_version(uow, registry, version) if version is not None else None
-    decide_one = partial(_dry_item if dry_run else _decide_item, uow, registry, caller, handler.name, member)
     for attempt in range(_ATTEMPTS):
         try:
-            items = [decide_one(index, body, request_id, explain, named) for index, body in enumerate(bodies)]
             if dry_run:
+                opened: set[str] = set()  # the cases this dry run opens, rolled back: never named by id
+                items = [
+                    _dry_item(uow, registry, caller, kind, member, index, body, request_id, explain, named, opened)
+                    for index, body in enumerate(bodies)
+                ]
                 uow.rollback()  # what the hooks wrote (cases, grades, webhook events) never commits
             else:
+                items = [
+                    _decide_item(uow, registry, caller, kind, member, index, body, request_id, explain)
+                    for index, body in enumerate(bodies)
+                ]
                 uow.commit()
         except DuplicateRecord:
             uow.rollback()  # a concurrent writer took a key: start again from what it stored
@@ -174,7 +181,6 @@ def _decide_item(
     body: Any,
     batch_request_id: str | None,
     explain: bool,
-    named: VersionRecord | None,
 ) -> BatchItemResult:
     try:
         envelope = read_envelope(body)
@@ -201,29 +207,35 @@ def _dry_item(
     batch_request_id: str | None,
     explain: bool,
     named: VersionRecord | None,
+    opened: set[str],
 ) -> BatchItemResult:
     choose = partial(registry.for_dry_run, named=named, allow_draft=caller.can("simulate") or caller.can("publish"))
     try:
         envelope = read_envelope(body)
         item_id = _item_id(envelope.request_id, batch_request_id, index)
         prepared = evaluate(uow, registry, caller, kind, envelope, item_id, explain, choose=choose)
-        return BatchItemResult(index, member, response=dry_answer(store_decision(uow, prepared, log=False)))
+        return BatchItemResult(index, member, response=dry_answer(store_decision(uow, prepared, log=False), opened))
     except DuplicateRecord:
         raise
     except (EngineError, ServiceError) as error:
         return BatchItemResult(index, member, error=error)
 
 
-def dry_answer(response: DecisionResponse) -> DecisionResponse:
-    """A decision's answer marked as a dry run's: ``decision_id`` null and ``dry_run`` true, no events,
-    and a case it would open without an id (no case was opened: its reason names the rule ``case``)."""
+def dry_answer(response: DecisionResponse, opened: set[str]) -> DecisionResponse:
+    """A decision's answer marked as a dry run's: ``decision_id`` null and ``dry_run`` true, no events.
+
+    A case the dry run opened (its id joins ``opened``) was rolled back: wherever it shows — the
+    decision that opened it, a later one of the batch it held — it has no id, and its reason names
+    the rule ``case``. Cases that exist keep theirs.
+    """
     content: dict[str, Any] = json.loads(response.output_json)  # written by dumps: no Decimal in it
     case = content.get("case")
-    if isinstance(case, dict) and case.get("effect") == "opened":
-        opened = f"case.{case['case_id']}"
-        content["case"] = {**case, "case_id": None}
-        content["reasons"] = [
-            {**reason, "rule": "case"} if reason.get("rule") == opened else reason for reason in content["reasons"]
-        ]
+    if isinstance(case, dict):
+        if case.get("effect") == "opened":
+            opened.add(case["case_id"])
+        if case.get("case_id") in opened:
+            rule = f"case.{case['case_id']}"
+            content["case"] = {**case, "case_id": None}
+            content["reasons"] = [{**r, "rule": "case"} if r.get("rule") == rule else r for r in content["reasons"]]
     marked = {"decision_id": None, "dry_run": True, **{k: v for k, v in content.items() if k != "decision_id"}}
     return replace(response, decision_id="", output_json=dumps(marked), events=False)
