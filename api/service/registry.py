@@ -18,9 +18,10 @@ them per process (``CREDITPOLICY_MAX_LIVE_VERSIONS``); one of those is kept for 
 force by ``as_of``, so pinned old versions cannot take every slot. Everything else is evaluated
 by the plain-Python twin of the same rules (``engine.matchers.twin_matcher``: the same plan,
 the same input checks, answers proven equal by the differential tests), which registers nothing
-and is freed with the cache (the ``twin_cache`` most recently used): drafts, replays, and the
-versions past the budget, each with a warning in the log (restarting the worker gives the
-version in force its durable rulesets again).
+and is freed with the cache (the ``twin_cache`` most recently used): drafts, replays, the versions
+a dry run names or pins (:meth:`PolicyRegistry.for_dry_run`), and the versions past the budget,
+each with a warning in the log (restarting the worker gives the version in force its durable
+rulesets again).
 
 The timeline of a policy's active versions is cached: reading every version's source text for
 every decision would cost more than the decision. Changes made through this process's API are

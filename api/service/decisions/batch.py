@@ -3,8 +3,9 @@
 Each request is decided and logged exactly as a single decision of its kind is (the same
 evaluation, the same hook, the same log row); a refused one gets its error in place and the others
 are still decided. Requests without their own ``request_id`` get ``<batch request_id>/<index>``
-when the batch has one, so a repeated batch replays request by request. Nothing here names a kind:
-the kind's handler (:mod:`engine.decisions`) and its hook (:mod:`.hooks`) make the difference.
+when the batch has one, so a repeated batch replays request by request. Nothing here branches on the kind:
+its handler (:mod:`engine.decisions`) and its hook (:mod:`.hooks`) make the difference; only the
+name of the body's list (:data:`BATCH_MEMBERS`) is the kind's.
 
 **Dry runs** (``dry_run=True``) decide the same way in the same kind of transaction — the hooks
 run, so an order held under an open case is held, a hold "opens" a case, and a second order of
