@@ -96,7 +96,7 @@ class BatchEnvelope(BaseModel):
 
 def _batch_request(kind: str) -> type[BatchEnvelope]:
     member = BATCH_MEMBERS[kind]
-    items = Field(min_length=1, max_length=MAX_BATCH, description=f"Each one a `{kind}` decision body.")
+    items = Field(min_length=1, max_length=MAX_BATCH, description=f"Each is the body of a `{kind}` decision.")
     fields: dict[str, Any] = {member: (list[Any], items)}  # the member's name is the kind's: one model per kind
     return create_model(
         f"{kind.capitalize()}BatchRequest",
