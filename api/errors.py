@@ -220,6 +220,8 @@ class RefusedField(InvalidRequest):
         "ambiguous_policy_version",
         "version_not_approved",
         "inverted_range",
+        "policy_version_conflict",
+        "version_needs_dry_run",
     )
 
     def __init__(self, message: str, *, code: str, pointer: str | None = None, parameter: str | None = None) -> None:

@@ -55,6 +55,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Analysts: run a policy (drafts too) without deciding anything for real: simulation jobs and
     # dry-run batches log nothing and open no case, so the role changes no credit decision.
     "simulate": frozenset({"simulate"}),
+    # A dry-run batch of the version a live decision would use: what deciding would answer, for
+    # the order systems that decide and for analysts. Naming another version needs ``simulate``.
+    "dry_run": frozenset({"decide", "simulate"}),
     # GET /metrics, unless CREDITPOLICY_METRICS_ACCESS=open: volumes and outcomes are business figures.
     "read_metrics": frozenset({"audit", "admin"}),
     "manage_keys": frozenset({"admin"}),

@@ -18,9 +18,10 @@ them per process (``CREDITPOLICY_MAX_LIVE_VERSIONS``); one of those is kept for 
 force by ``as_of``, so pinned old versions cannot take every slot. Everything else is evaluated
 by the plain-Python twin of the same rules (``engine.matchers.twin_matcher``: the same plan,
 the same input checks, answers proven equal by the differential tests), which registers nothing
-and is freed with the cache (the ``twin_cache`` most recently used): drafts, replays, and the
-versions past the budget, each with a warning in the log (restarting the worker gives the
-version in force its durable rulesets again).
+and is freed with the cache (the ``twin_cache`` most recently used): drafts, replays, the versions
+a dry run names or pins (:meth:`PolicyRegistry.for_dry_run`), and the versions past the budget,
+each with a warning in the log (restarting the worker gives the version in force its durable
+rulesets again).
 
 The timeline of a policy's active versions is cached: reading every version's source text for
 every decision would cost more than the decision. Changes made through this process's API are
@@ -39,7 +40,7 @@ from collections import OrderedDict
 
 from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
-from api.errors import NoActiveVersion, VersionNotApproved, VersionUnusable
+from api.errors import NoActiveVersion, RefusedField, VersionNotApproved, VersionUnusable
 from api.service import versions
 from engine.compiler import compile_policy
 from engine.errors import EngineError
@@ -214,6 +215,33 @@ class PolicyRegistry:
         """The deciding version and its compiled form."""
         version = self.version(uow, policy_id, as_of, pinned, allow_draft=allow_draft)
         return version, self.compiled(version, in_force=pinned is None)
+
+    def for_dry_run(
+        self,
+        uow: AbstractUnitOfWork,
+        as_of: dt.date,
+        pinned: str | None,
+        *,
+        named: VersionRecord | None,
+        allow_draft: bool,
+    ) -> tuple[VersionRecord, CompiledPolicy]:
+        """The version a dry run decides a request by, and its compiled form; registers no ruleset for it
+        unless a live request would.
+
+        ``named`` (the batch's ``?version=``, any status) decides every request, offline; a request
+        pinning another one is refused (``policy_version_conflict``). Without it, the request is
+        decided by the version a live decision would use: the one in force on ``as_of`` in its live
+        form, or the pinned one (a draft too when ``allow_draft``) offline.
+        """
+        if named is not None:
+            if pinned is not None and versions.get_version(uow, pinned, named.policy_id).sha256 != named.sha256:
+                message = f"the dry run decides by {named.policy_id} {named.label}; this request pins another version"
+                raise RefusedField(message, code="policy_version_conflict", pointer="/policy_version")
+            return named, self.offline(named)
+        if pinned is None:
+            return self.for_request(uow, None, as_of, None)
+        version = self.version(uow, None, as_of, pinned, allow_draft=allow_draft)
+        return version, self.offline(version)
 
     def loaded(self) -> list[CompiledPolicy]:
         """The compiled policies held on durable-rules, in no particular order."""

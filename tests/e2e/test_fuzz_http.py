@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from api.service.decisions import BATCH_MEMBERS
 from tests.e2e.conftest import ALLOWED_WEBHOOK_NETWORKS, Service
 from tests.e2e.inputs import body
 from tests.webhook_address_strategies import Address, Network, forbidden_hosts
@@ -40,6 +41,9 @@ POSTS = [
     ("/v1/decisions/settlement", "decide"),
     ("/v1/decisions/collection", "decide"),
     ("/v1/decisions/order:batch", "decide"),
+    ("/v1/decisions/assess:batch?dry_run=true", "decide"),
+    ("/v1/decisions/settlement:batch", "decide"),
+    ("/v1/decisions/collection:batch?dry_run=true&version=2026.1", "simulate"),
     ("/v1/decisions/x/replay", "audit"),
     ("/v1/policies", "author"),
     ("/v1/policies/versions/x/approve", "approve"),
@@ -101,6 +105,28 @@ def test_valid_bodies_with_one_part_replaced(
         mutated.update(extra)
     response = service.post(f"/v1/decisions/{kind}?explain={str(explain).lower()}", mutated)
     assert response.status_code < 500, (kind, mutated, response.text)
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["assess", "order", "settlement", "collection"]),
+    choice=st.integers(min_value=0),
+    value=JSON,
+    extra=st.dictionaries(st.sampled_from(["request_id", "policy_version", "unknown"]), JSON, max_size=2),
+)
+def test_dry_runs_of_valid_bodies_with_one_part_replaced(
+    service: Service, kind: str, choice: int, value: Any, extra: dict[str, Any]
+) -> None:
+    """A dry run naming a version decides on the plain-Python twin: it refuses what the live path refuses."""
+    valid = body(kind)
+    paths = _paths(valid)
+    mutated = _replace(valid, paths[choice % len(paths)], value)
+    if isinstance(mutated, dict):
+        mutated.update(extra)
+    path = f"/v1/decisions/{kind}:batch?dry_run=true&version=2026.1&explain=true"
+    response = service.post(path, {BATCH_MEMBERS[kind]: [mutated]}, who="simulate")
+    assert response.status_code < 500, (kind, mutated, response.text)
+    assert all(result["status"] < 500 for result in response.json().get("results", [])), response.text
 
 
 QUERY = st.dictionaries(

@@ -20,6 +20,9 @@ EXPECTED: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/decisions/settlement"): "decide",
     ("POST", "/v1/decisions/collection"): "decide",
     ("POST", "/v1/decisions/order:batch"): "decide",
+    ("POST", "/v1/decisions/assess:batch"): "decide",
+    ("POST", "/v1/decisions/settlement:batch"): "decide",
+    ("POST", "/v1/decisions/collection:batch"): "decide",
     ("GET", "/v1/decisions"): "read_log",
     ("GET", "/v1/decisions/{decision_id}"): "read_log",
     ("POST", "/v1/decisions/{decision_id}/replay"): "replay",
@@ -103,6 +106,42 @@ def test_role_matrix(service: Service) -> None:
                 expected_ok = response.status_code == 403 and response.json()["code"] == "forbidden"
             if not expected_ok:
                 wrong.append(f"{method} {path} as {who}: {response.status_code} {response.text[:120]}")
+    assert wrong == []
+
+
+# A batch's query changes what it needs (api.service.decisions.batch_permission): a dry run of the
+# version a live decision would use, `dry_run` (decide or simulate); naming a version, `simulate`.
+BATCH_QUERIES: dict[str, str] = {
+    "": "decide",
+    "?dry_run=false": "decide",
+    "?dry_run=true": "dry_run",
+    "?dry_run=true&explain=true": "dry_run",
+    "?dry_run=true&version=2026.1": "simulate",
+    "?version=2026.1": "simulate",  # then refused: a version names what a dry run decides by
+}
+
+
+def test_batch_role_matrix(service: Service) -> None:
+    assert PERMISSIONS["dry_run"] == {"decide", "simulate"} and PERMISSIONS["simulate"] == {"simulate"}
+    wrong = []
+    batches = sorted(path for method, path in EXPECTED if path.endswith(":batch"))
+    assert len(batches) == 4
+    for path in batches:
+        for query, permission in BATCH_QUERIES.items():
+            for who in (None, *KEY_ROLES):
+                response = service.client.post(path + query, headers=service.headers(who), json={})
+                assert response.status_code < 500, (path, query, who, response.text)
+                if who is None:
+                    expected = (401, "not_authenticated")
+                elif KEY_ROLES[who] in PERMISSIONS[permission]:
+                    expected = (
+                        422,
+                        "invalid_request" if "dry_run" in query or query == "" else "version_needs_dry_run",
+                    )
+                else:
+                    expected = (403, "forbidden")
+                if (response.status_code, response.json()["code"]) != expected:
+                    wrong.append(f"POST {path}{query} as {who}: {response.status_code} {response.text[:160]}")
     assert wrong == []
 
 

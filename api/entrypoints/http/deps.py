@@ -20,10 +20,11 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
 
 from anyio import to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -35,6 +36,7 @@ from api.adapters.webhook_sender import WebhookSender
 from api.adapters.webhook_targets import WebhookTargets
 from api.entrypoints.http.metrics import Metrics
 from api.errors import NotAuthenticated, UnsupportedMediaType
+from api.service.decisions import batch_permission, check_batch
 from api.service.jsontext import loads
 from api.service.keys import Caller, authenticate, permit
 from api.service.registry import PolicyRegistry
@@ -43,6 +45,8 @@ from engine.errors import InputInvalid
 
 __all__ = [
     "PRINTABLE",
+    "BatchAccess",
+    "BatchCall",
     "ClockDep",
     "EngineDep",
     "KeyCache",
@@ -306,6 +310,59 @@ class MetricsReader:
         if request.app.state.settings.metrics_access == "open":
             return None
         return await authorize(request, self.permission)
+
+
+@dataclass(frozen=True)
+class BatchCall:
+    """A batch route's caller, authorized for what the query asks: a real batch or a dry run (of a version)."""
+
+    caller: Caller
+    dry_run: bool
+    version: str | None
+
+
+DryRunQuery = Annotated[
+    Literal["true", "false"],
+    Query(
+        description="`true`: decide, keep nothing (no log row, case, grade history, webhook or idempotency entry) "
+        "and say so (`dry_run: true`). Exactly `true` or `false`."
+    ),
+]
+VersionQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        pattern=PRINTABLE,
+        description="Dry runs only (role `simulate`): the version that decides every request — label, sha256 or "
+        "8+ hex prefix, any status, drafts included. Default: the version a live decision would use.",
+    ),
+]
+
+
+class BatchAccess:
+    """The caller of a batch route (:class:`BatchCall`), authorized for what the query asks.
+
+    The permission :func:`~api.service.decisions.batch_permission` names — ``decide``, ``dry_run``
+    for a dry run, ``simulate`` for one naming a version — then the rest of
+    :func:`~api.service.decisions.check_batch`, before the body is read. ``permission`` is a real
+    batch's (the role-matrix test reads it, and checks dry runs on its own).
+    """
+
+    permission = "decide"
+
+    async def __call__(
+        self,
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _api_key: Annotated[str | None, Depends(_api_key)],
+        dry_run: DryRunQuery = "false",
+        version: VersionQuery = None,
+    ) -> BatchCall:
+        dry = dry_run == "true"
+        caller = await authorize(request, batch_permission(dry, version))
+        check_batch(caller, dry, version)
+        return BatchCall(caller, dry, version)
 
 
 def require(permission: str) -> Require:

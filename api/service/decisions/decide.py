@@ -53,6 +53,7 @@ from engine.ir import CompiledPolicy
 __all__ = [
     "DecisionWriter",
     "PreparedDecision",
+    "VersionChoice",
     "decide_and_log",
     "evaluate",
     "log_decision",
@@ -61,6 +62,8 @@ __all__ = [
 
 _ATTEMPTS = 3  # a concurrent writer can take a unique key at most once per key; retrying twice is plenty
 UowFactory = Callable[[], AbstractUnitOfWork]
+# Which version decides a request about ``as_of`` that pins ``pinned`` (None: the one in force).
+VersionChoice = Callable[[AbstractUnitOfWork, dt.date, str | None], tuple[VersionRecord, CompiledPolicy]]
 
 
 @dataclass(frozen=True)
@@ -142,12 +145,18 @@ def evaluate(
     envelope: Envelope,
     request_id: str | None,
     explain: bool,
+    *,
+    choose: VersionChoice | None = None,
 ) -> PreparedDecision:
-    """Parse and evaluate a decision; ``uow`` is only read (which version decides). Nothing is written."""
+    """Parse and evaluate a decision; ``uow`` is only read (which version decides). Nothing is written.
+
+    ``choose`` picks the deciding version instead of the live rule (a dry run's: see
+    :meth:`~api.service.registry.PolicyRegistry.for_dry_run`).
+    """
     handler = kind_named(kind)
     envelope = dated(envelope, uow.now().date())  # as_of left out: today (UTC), logged as the day used
     request = parse_request(handler, envelope.payload)
-    version, compiled = _deciding_version(uow, registry, caller, handler.as_of(request), envelope.pinned)
+    version, compiled = _deciding_version(uow, registry, caller, handler.as_of(request), envelope.pinned, choose)
     decision = decide(compiled, handler, request)
     return PreparedDecision(
         decision=decision,
@@ -163,10 +172,17 @@ def evaluate(
 
 
 def _deciding_version(
-    uow: AbstractUnitOfWork, registry: PolicyRegistry, caller: Caller, as_of: dt.date, pinned: str | None
+    uow: AbstractUnitOfWork,
+    registry: PolicyRegistry,
+    caller: Caller,
+    as_of: dt.date,
+    pinned: str | None,
+    choose: VersionChoice | None = None,
 ) -> tuple[VersionRecord, CompiledPolicy]:
     """The version named by the body; what it names wrongly is a 422 pointing at the field."""
     try:
+        if choose is not None:
+            return choose(uow, as_of, pinned)
         return registry.for_request(uow, None, as_of, pinned, allow_draft=caller.can("publish"))
     except NoActiveVersion as error:
         raise RefusedField(error.message, code=error.code, pointer="/as_of") from None
@@ -178,8 +194,11 @@ def _deciding_version(
         raise RefusedField(error.message, code=error.code, pointer="/policy_version") from None
 
 
-def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> DecisionResponse:
+def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision, *, log: bool = True) -> DecisionResponse:
     """Write a prepared decision (its kind's hook, then its log row) in ``uow``; the answer. No commit.
+
+    ``log=False`` (a dry run, whose transaction is always rolled back) writes no log row: the
+    hook still runs, so the answer is the one a real decision would get.
 
     A ``request_id`` logged before (or by a concurrent request) makes the log insert raise
     DuplicateRecord, as does a concurrent first hold of the same order: the caller rolls back and
@@ -221,26 +240,8 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
         "decision": output,
     }
     output_json = dumps(response)
-    uow.decisions.add(
-        DecisionRecord(
-            decision_id=decision_id,
-            kind=prepared.kind,
-            request_id=prepared.request_id,
-            request_hash=prepared.digest,
-            customer_id=decision.kind.customer_id(decision.request),
-            order_id=decision.kind.order_id(decision.request),
-            as_of=decision.kind.as_of(decision.request),
-            outcome=outcome,
-            created_at=created_at,
-            caller=prepared.caller.name,
-            policy_id=version.policy_id,
-            policy_sha256=version.sha256,
-            policy_label=version.label,
-            input_json=prepared.input_json,
-            output_json=output_json,
-            trace_json=prepared.trace_json,
-        )
-    )
+    if log:
+        uow.decisions.add(_log_row(prepared, decision_id, outcome, created_at, output_json))
     return DecisionResponse(
         decision_id,
         prepared.kind,
@@ -250,6 +251,30 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
         prepared.trace_json if prepared.explain else None,
         replayed=False,
         events=events,
+    )
+
+
+def _log_row(
+    prepared: PreparedDecision, decision_id: str, outcome: str, created_at: dt.datetime, output_json: str
+) -> DecisionRecord:
+    decision, version = prepared.decision, prepared.version
+    return DecisionRecord(
+        decision_id=decision_id,
+        kind=prepared.kind,
+        request_id=prepared.request_id,
+        request_hash=prepared.digest,
+        customer_id=decision.kind.customer_id(decision.request),
+        order_id=decision.kind.order_id(decision.request),
+        as_of=decision.kind.as_of(decision.request),
+        outcome=outcome,
+        created_at=created_at,
+        caller=prepared.caller.name,
+        policy_id=version.policy_id,
+        policy_sha256=version.sha256,
+        policy_label=version.label,
+        input_json=prepared.input_json,
+        output_json=output_json,
+        trace_json=prepared.trace_json,
     )
 
 

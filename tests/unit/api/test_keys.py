@@ -26,7 +26,8 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("decide", {"decide", "read_cases", "register_webhook"}),
+        ("decide", {"decide", "dry_run", "read_cases", "register_webhook"}),
+        ("simulate", {"simulate", "dry_run"}),
         ("author", {"publish", "read_versions"}),
         (
             "approve",

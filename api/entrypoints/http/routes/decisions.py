@@ -1,4 +1,4 @@
-"""Decision routes: the four decisions, order batches, the decision log and reproduction."""
+"""Decision routes: the four decisions, their batches (and dry runs), the decision log and reproduction."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from starlette.background import BackgroundTask
 
 from api.entrypoints.http.deps import (
     PRINTABLE,
+    BatchAccess,
+    BatchCall,
     ReadUowDep,
     RegistryDep,
     UowFactory,
@@ -27,13 +29,12 @@ from api.entrypoints.http.metrics import Metrics
 from api.entrypoints.http.params import IsoDate, IsoDateTime
 from api.entrypoints.http.problems import problem_document, problems
 from api.entrypoints.http.schemas.decisions import (
-    BATCH_EXAMPLES,
+    BATCH_SCHEMAS,
     KIND_SCHEMAS,
     REPLAY_EXAMPLES,
-    BatchOut,
+    BatchEnvelope,
     LoggedDecisionOut,
     LogPageOut,
-    OrderBatchRequest,
     ReplayOut,
     ReplayRequest,
     json_request_body,
@@ -49,6 +50,7 @@ from engine.errors import EngineError
 __all__ = ["decision_router", "router"]
 
 Decider = Annotated[Caller, Depends(require("decide"))]
+Batcher = Annotated[BatchCall, Depends(BatchAccess())]
 LogReader = Annotated[Caller, Depends(require("read_log"))]
 Replayer = Annotated[Caller, Depends(require("replay"))]
 Explain = Annotated[bool, Query(description="Return the trace: every rule that fired, with its policy line.")]
@@ -107,48 +109,75 @@ for _kind, _schema in KIND_SCHEMAS.items():
     )
 
 
-@router.post(
-    "/order:batch",
-    response_model=BatchOut,
-    responses=problems(400, 409, 413, 415, 422),
-    openapi_extra=json_request_body(OrderBatchRequest, BATCH_EXAMPLES),
-)
-async def decide_order_batch(
-    caller: Decider, request: Request, new_uow: UowFactoryDep, registry: RegistryDep, explain: Explain = False
-) -> Response:
-    """Check up to 1000 orders in one call and one transaction; each is logged as its own decision.
+def _batch_endpoint(kind: str) -> Callable[..., Awaitable[Response]]:
+    """The batch endpoint of one kind: every kind's batch is the same service call."""
+    model, member = BATCH_SCHEMAS[kind].body, decisions.BATCH_MEMBERS[kind]
 
-    A refused order gets its problem in place (pointers into this body), the others are decided.
-    """
-    body = body_of(OrderBatchRequest, await json_body(request))
-    batch = await to_thread.run_sync(
-        partial(_decide_batch, new_uow, registry, caller, body, explain), limiter=request.app.state.decision_threads
-    )
-    background = None
-    if batch.events:
-        background = BackgroundTask(deliver_after_commit, new_uow, request.app.state.webhook_sender)
-    return Response(dumps(batch_content(batch)), media_type=JSON, background=background)
+    async def endpoint(
+        call: Batcher, request: Request, new_uow: UowFactoryDep, registry: RegistryDep, explain: Explain = False
+    ) -> Response:
+        body = body_of(model, await json_body(request))
+        decide = partial(_decide_batch, new_uow, registry, call, kind, getattr(body, member), body, explain)
+        batch = await to_thread.run_sync(decide, limiter=request.app.state.decision_threads)
+        background = None
+        if batch.events:  # a real batch opened cases: tell the webhooks after the commit
+            background = BackgroundTask(deliver_after_commit, new_uow, request.app.state.webhook_sender)
+        return Response(dumps(batch_content(batch)), media_type=JSON, background=background)
+
+    endpoint.__name__ = f"decide_{kind}_batch"
+    return endpoint
 
 
 def _decide_batch(
-    new_uow: UowFactory, registry: PolicyRegistry, caller: Caller, body: OrderBatchRequest, explain: bool
+    new_uow: UowFactory,
+    registry: PolicyRegistry,
+    call: BatchCall,
+    kind: str,
+    bodies: list[Any],
+    body: BatchEnvelope,
+    explain: bool,
 ) -> decisions.BatchResponse:
     with new_uow() as uow:
-        return decisions.decide_batch(uow, registry, caller, body.orders, request_id=body.request_id, explain=explain)
+        return decisions.decide_batch(
+            uow,
+            registry,
+            call.caller,
+            kind,
+            bodies,
+            request_id=body.request_id,
+            explain=explain,
+            dry_run=call.dry_run,
+            version=call.version,
+        )
+
+
+for _kind, _batch in BATCH_SCHEMAS.items():
+    router.add_api_route(
+        f"/{_kind}:batch",
+        _batch_endpoint(_kind),
+        methods=["POST"],
+        response_model=_batch.response,
+        responses=problems(400, 409, 413, 415, 422),
+        openapi_extra=json_request_body(_batch.body, _batch.examples),
+        summary=_batch.summary,
+        description=_batch.description,
+    )
 
 
 def batch_content(batch: decisions.BatchResponse) -> dict[str, Any]:
-    """The batch response: every order's decision or problem, in the order given."""
+    """The batch response: every request's decision or problem, in the order given; a dry run says so."""
+    marked = {"dry_run": True} if batch.dry_run else {}
     results: list[dict[str, Any]] = []
     for item in batch.items:
         if item.response is not None:
-            entry = {"index": item.index, "status": 200, "decision": item.response.content()}
+            entry = {"index": item.index, "status": 200, **marked, "decision": item.response.content()}
             results.append({**entry, "replayed": True} if item.response.replayed else entry)
         elif item.error is not None:
             problem = problem_document(item.error, item.pointer)
-            results.append({"index": item.index, "status": problem["status"], "problem": problem})
+            results.append({"index": item.index, "status": problem["status"], **marked, "problem": problem})
     decided = batch.decided
     return {
+        "dry_run": batch.dry_run,
         "request_id": batch.request_id,
         "decided": decided,
         "refused": len(batch.items) - decided,

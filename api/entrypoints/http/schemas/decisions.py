@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi.openapi.models import Example
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.entrypoints.http.deps import PRINTABLE
 from api.entrypoints.http.problems import Problem
-from api.service.decisions import MAX_BATCH
+from api.service.decisions import BATCH_MEMBERS, MAX_BATCH
 from engine.models import (
     AssessRequest,
     AssessResult,
@@ -31,9 +31,11 @@ from engine.models import (
 
 __all__ = [
     "BATCH_EXAMPLES",
+    "BATCH_SCHEMAS",
     "KIND_SCHEMAS",
     "REPLAY_EXAMPLES",
     "BatchOut",
+    "BatchSchema",
     "KindSchema",
     "LogPageOut",
     "LoggedDecisionOut",
@@ -79,21 +81,33 @@ class CollectionDecisionRequest(CollectionRequest, Envelope):
     """Choose the next collection step for overdue receivables."""
 
 
-class OrderBatchRequest(BaseModel):
-    """Up to 1000 orders decided in one call and one transaction."""
+class BatchEnvelope(BaseModel):
+    """What every batch body holds besides its list of requests."""
 
     model_config = ConfigDict(extra="forbid")
-    orders: list[Any] = Field(
-        min_length=1,
-        max_length=MAX_BATCH,
-    )
     request_id: str | None = Field(
         None,
         min_length=1,
         max_length=190,
         pattern=PRINTABLE,
-        description="Orders without their own get `<request_id>/<index>`.",
+        description="Requests without their own get `<request_id>/<index>`. A dry run echoes it and stores nothing.",
     )
+
+
+def _batch_request(kind: str) -> type[BatchEnvelope]:
+    member = BATCH_MEMBERS[kind]
+    items = Field(min_length=1, max_length=MAX_BATCH, description=f"Each is the body of a `{kind}` decision.")
+    fields: dict[str, Any] = {member: (list[Any], items)}  # the member's name is the kind's: one model per kind
+    return create_model(
+        f"{kind.capitalize()}BatchRequest",
+        __base__=BatchEnvelope,
+        __doc__=f"Up to {MAX_BATCH} {member} decided in one call and one transaction.",
+        **fields,
+    )
+
+
+BATCH_REQUESTS: dict[str, type[BatchEnvelope]] = {kind: _batch_request(kind) for kind in BATCH_MEMBERS}
+OrderBatchRequest = BATCH_REQUESTS["order"]
 
 
 class ReplayRequest(BaseModel):
@@ -113,13 +127,16 @@ class ReasonOut(BaseModel):
 
 
 class CaseOut(BaseModel):
-    case_id: str
+    case_id: str | None = Field(description="null in a dry run's answer for a case it would open: none was opened.")
     status: str
     effect: str
 
 
 class DecisionOut(BaseModel):
-    decision_id: str
+    decision_id: str | None = Field(description="The logged decision's id; null in a dry run: nothing was logged.")
+    dry_run: Literal[True] | None = Field(
+        None, description="Only in a dry run's answers, always true: this decision was not logged and changed nothing."
+    )
     kind: str
     request_id: str | None
     created_at: dt.datetime
@@ -150,16 +167,24 @@ class CollectionDecisionResponse(DecisionOut):
 class BatchResultOut(BaseModel):
     index: int
     status: int
-    decision: OrderDecisionResponse | None = None
+    dry_run: Literal[True] | None = Field(None, description="Only in a dry run, always true.")
     replayed: bool | None = None
     problem: Problem | None = None
 
 
 class BatchOut(BaseModel):
+    dry_run: bool = Field(description="true: a dry run — decided, nothing logged, no case opened, nothing stored.")
     request_id: str | None
     decided: int
     refused: int
-    results: list[BatchResultOut]
+
+
+def _batch_response(kind: str, decision: type[BaseModel]) -> type[BatchOut]:
+    name = kind.capitalize()
+    optional: Any = decision | None
+    result = create_model(f"{name}BatchResultOut", __base__=BatchResultOut, decision=(optional, None))
+    results: Any = list[result]
+    return create_model(f"{name}BatchOut", __base__=BatchOut, results=(results, ...))
 
 
 class LogEntryOut(BaseModel):
@@ -308,6 +333,19 @@ BATCH_EXAMPLES = {
         },
     )
 }
+
+
+def _batch_examples(kind: str) -> dict[str, Example]:
+    """A batch of the kind's own examples (their request ids left out: the batch's gives theirs)."""
+    if kind == "order":
+        return BATCH_EXAMPLES
+    member = BATCH_MEMBERS[kind]
+    values: list[dict[str, Any]] = [example.get("value") or {} for example in EXAMPLES[kind].values()]
+    bodies = [{k: v for k, v in value.items() if k != "request_id"} for value in values]
+    summary = f"{len(bodies)} {member if len(bodies) > 1 else kind}"
+    return {member: Example(summary=summary, value={"request_id": f"batch-{kind}-7", member: bodies})}
+
+
 REPLAY_EXAMPLES = {
     "own": Example(summary="Under its own version (must match)", value={}),
     "against": Example(summary="Under another version", value={"against": "2026.2"}),
@@ -361,6 +399,48 @@ KIND_SCHEMAS: dict[str, KindSchema] = {
 }
 
 
+@dataclass(frozen=True)
+class BatchSchema:
+    """How one decision kind's batch route is documented: its body, its response, examples and text."""
+
+    body: type[BatchEnvelope]
+    response: type[BaseModel]
+    examples: dict[str, Example]
+    summary: str
+    description: str
+
+
+BATCH_DESCRIPTION = (
+    "Up to {limit} {member} in one call and one transaction; each is decided and logged as its own "
+    "`{kind}` decision, a refused one gets its problem in place (pointers into this body), the others are "
+    "decided, in the order given.\n\n"
+    "**Dry run** (`dry_run=true`, role `decide` or `simulate`): each is decided exactly as here — by the "
+    "version in force on its `as_of` or the one it pins{hook} — but nothing is kept: no log row, {kept}no "
+    "idempotency entry (`request_id` is echoed, not looked up). The answer says so: `dry_run: true` at the top "
+    "and on each result, `decision_id: null` in each decision. `version` (label, sha256 or 8+ hex prefix; role "
+    "`simulate`) names the version every request is decided by instead, drafts included."
+)
+_KEPT = {
+    "order": ("; a hold opens no case (`case.case_id: null`)", "no credit case, no webhook, "),
+    "assess": ("", "no grade history, "),
+}
+
+
+def _batch_schema(kind: str, documented: KindSchema) -> BatchSchema:
+    hook, kept = _KEPT.get(kind, ("", ""))
+    member = BATCH_MEMBERS[kind]
+    return BatchSchema(
+        BATCH_REQUESTS[kind],
+        _batch_response(kind, documented.response),
+        _batch_examples(kind),
+        f"Decide up to {MAX_BATCH} {member} at once, or dry-run them",
+        BATCH_DESCRIPTION.format(limit=MAX_BATCH, member=member, kind=kind, hook=hook, kept=kept),
+    )
+
+
+BATCH_SCHEMAS: dict[str, BatchSchema] = {kind: _batch_schema(kind, schema) for kind, schema in KIND_SCHEMAS.items()}
+
+
 def json_request_body(model: type[BaseModel], examples: dict[str, Example]) -> dict[str, Any]:
     """The OpenAPI request body of a route that reads its JSON body itself: ``model``, with examples.
 
@@ -385,7 +465,7 @@ def document_decision_bodies(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     ref = "#/components/schemas/{model}"
     models: list[type[BaseModel]] = [documented.body for documented in KIND_SCHEMAS.values()]
-    models.append(OrderBatchRequest)
+    models += [batch.body for batch in BATCH_SCHEMAS.values()]
     for model in models:
         model_schema = model.model_json_schema(ref_template=ref, mode="validation")
         components.update(model_schema.pop("$defs", {}))
@@ -396,6 +476,7 @@ def document_decision_bodies(schema: dict[str, Any]) -> None:
                 "The day the decision is about (it picks the version in force); default: today (UTC). "
                 "The response's `as_of` says which day was used."
             )
-    # A batch's orders are read one by one as order decisions (the model takes them as they come).
-    orders = components[OrderBatchRequest.__name__]["properties"]["orders"]
-    orders["items"] = {"$ref": ref.format(model=OrderDecisionRequest.__name__)}
+    # A batch's requests are read one by one as decisions of its kind (the model takes them as they come).
+    for kind, batch in BATCH_SCHEMAS.items():
+        items = components[batch.body.__name__]["properties"][BATCH_MEMBERS[kind]]
+        items["items"] = {"$ref": ref.format(model=KIND_SCHEMAS[kind].body.__name__)}
