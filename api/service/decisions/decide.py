@@ -12,6 +12,9 @@ Guarantees:
   transaction commits before the response leaves: a caller never holds a decision the log lacks.
 * **Idempotent** (:mod:`.idempotency`): a ``request_id`` answered before returns that answer
   byte for byte — also when the request would be refused now — and writes nothing.
+* **A challenger in shadow** (:mod:`.shadow`): when the policy has one and the customer is in its
+  share, the challenger decides the same request too; its result is written beside the log row,
+  in the same transaction, and nothing of it reaches the answer.
 * **Stored in groups, answered one by one.** The writer (:class:`DecisionWriter`) hands the store
   step to the group committer (:mod:`api.adapters.group_commit`), which stores the decisions of
   concurrent requests in one transaction and releases each answer after that commit; a step whose
@@ -23,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -43,6 +46,7 @@ from api.service.decisions.envelope import Envelope, dated, read_envelope
 from api.service.decisions.hooks import HOOKS, READS, StoreContext
 from api.service.decisions.idempotency import stored_answer
 from api.service.decisions.response import DecisionResponse, canonical_rates
+from api.service.decisions.shadow import ShadowResult, shadow_of
 from api.service.jsontext import canonical, dumps, iso
 from api.service.keys import Caller
 from api.service.registry import PolicyRegistry
@@ -76,6 +80,7 @@ class PreparedDecision:
     compiled: CompiledPolicy
     input_json: str
     trace_json: str
+    shadow: ShadowResult | None = None  # the challenger's decision, written beside the log row
 
     @property
     def kind(self) -> str:
@@ -110,8 +115,17 @@ class DecisionWriter:
         )
 
     def _alone(self, prepared: PreparedDecision) -> DecisionResponse:
+        try:
+            with self.new_uow() as uow:
+                return log_decision(uow, prepared)
+        except Exception:
+            if prepared.shadow is None:
+                raise
+        # The decision could not be stored with its shadow row: store it without (the shadow must
+        # never cost a live decision), and say so in /metrics.
         with self.new_uow() as uow:
-            return log_decision(uow, prepared)
+            response = log_decision(uow, replace(prepared, shadow=None))
+        return replace(response, shadow="error:shadow_write_failed")
 
 
 async def decide_and_log(
@@ -149,6 +163,7 @@ def evaluate(
     request = parse_request(handler, envelope.payload)
     version, compiled = _deciding_version(uow, registry, caller, handler.as_of(request), envelope.pinned)
     decision = decide(compiled, handler, request)
+    shadow = shadow_of(uow, registry, version, handler, request, decision)
     return PreparedDecision(
         decision=decision,
         caller=caller,
@@ -159,6 +174,7 @@ def evaluate(
         compiled=compiled,
         input_json=envelope.text,
         trace_json=canonical(canonical_rates(decision.trace)),
+        shadow=shadow,
     )
 
 
@@ -221,6 +237,8 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
         "decision": output,
     }
     output_json = dumps(response)
+    if prepared.shadow is not None:
+        uow.shadows.add(prepared.shadow.record(decision_id, created_at))
     uow.decisions.add(
         DecisionRecord(
             decision_id=decision_id,
@@ -250,6 +268,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
         prepared.trace_json if prepared.explain else None,
         replayed=False,
         events=events,
+        shadow=None if prepared.shadow is None else prepared.shadow.status,
     )
 
 
