@@ -593,7 +593,7 @@ class SqlShadowRepository:
         self._pending: list[dict[str, Any]] = []
 
     def add(self, record: ShadowRecord) -> None:
-        self._pending.append(_row(record))
+        self._pending.append(dict(vars(record)))  # a flat frozen record: its fields are its __dict__
 
     def flush(self) -> None:
         """Write the rows added since the last flush."""

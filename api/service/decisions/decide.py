@@ -80,6 +80,7 @@ class PreparedDecision:
     compiled: CompiledPolicy
     input_json: str
     trace_json: str
+    output: dict[str, Any]  # the engine's output as logged (rates canonical)
     shadow: ShadowResult | None = None  # the challenger's decision, written beside the log row
 
     @property
@@ -163,7 +164,8 @@ def evaluate(
     request = parse_request(handler, envelope.payload)
     version, compiled = _deciding_version(uow, registry, caller, handler.as_of(request), envelope.pinned)
     decision = decide(compiled, handler, request)
-    shadow = shadow_of(uow, registry, version, handler, request, decision)
+    output = canonical_rates(decision.output())
+    shadow = shadow_of(uow, registry, version, handler, request, decision, output)
     return PreparedDecision(
         decision=decision,
         caller=caller,
@@ -174,6 +176,7 @@ def evaluate(
         compiled=compiled,
         input_json=envelope.text,
         trace_json=canonical(canonical_rates(decision.trace)),
+        output=output,
         shadow=shadow,
     )
 
@@ -202,7 +205,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision) -> Decis
     retries (:func:`log_decision`), then seeing what the other request stored.
     """
     decision, version = prepared.decision, prepared.version
-    output = canonical_rates(decision.output())
+    output = prepared.output
     decision_id = str(uuid.uuid4())
     created_at = uow.now()
     outcome = decision.outcome

@@ -90,8 +90,10 @@ def shadow_of(
     kind: DecisionKind[Any, Any],
     request: Any,
     decision: Decision[Any, Any],
+    output: dict[str, Any],
 ) -> ShadowResult | None:
-    """The challenger's decision beside ``decision``, if the policy has one and the customer is in its share."""
+    """The challenger's decision beside ``decision`` (whose logged ``output`` is given), if the policy has
+    one and the customer is in its share."""
     try:
         challenger = registry.challenger(uow, version.policy_id)
     except Exception:  # noqa: BLE001 - reading the challenger must never fail the live decision
@@ -103,7 +105,7 @@ def shadow_of(
     if customer_id is None or not in_share(challenger.threshold, version.policy_id, customer_id):
         return None
     try:
-        return _evaluated(challenger, kind, request, decision, customer_id)
+        return _evaluated(challenger, kind, request, decision, output, customer_id)
     except Exception as error:  # noqa: BLE001 - whatever the challenger does, the live decision stands
         if isinstance(error, EngineError | ServiceError):
             code = str(error.code)
@@ -114,13 +116,22 @@ def shadow_of(
 
 
 def _evaluated(
-    challenger: LiveChallenger, kind: DecisionKind[Any, Any], request: Any, decision: Decision[Any, Any], customer: str
+    challenger: LiveChallenger,
+    kind: DecisionKind[Any, Any],
+    request: Any,
+    decision: Decision[Any, Any],
+    output: dict[str, Any],
+    customer: str,
 ) -> ShadowResult:
     if challenger.compiled is None:
         return _failed(challenger, kind, request, decision, customer, challenger.unusable or CHALLENGER_FAILED)
     other = decide(challenger.compiled, kind, request)
-    mine, theirs = canonical_rates(decision.output()), canonical_rates(other.output())
-    differences = [] if mine == theirs else compare(mine, theirs, IDENTITIES[kind.name], other_version=True)
+    theirs = canonical_rates(other.output())
+    # Equal but for the policy member (the version's name): nothing differs, no walk needed.
+    if {**theirs, "policy": output.get("policy")} == output:
+        differences = []
+    else:
+        differences = compare(output, theirs, IDENTITIES[kind.name], other_version=True)
     agree = not differences
     amount, currency = _order_figures(kind, request)
     return ShadowResult(
@@ -134,7 +145,9 @@ def _evaluated(
         challenger_outcome=other.outcome[:32],
         agree=agree,
         error_code=None,
-        challenger_output_json=dumps(theirs),
+        # When they agree, the challenger's output is the logged one but for its policy member
+        # and rule sources: storing it again would only cost the live path its bytes.
+        challenger_output_json=None if agree else dumps(theirs),
         differences_json=None if agree else dumps([d.content() for d in differences[:MAX_DIFFERENCES]]),
         order_amount=amount,
         currency=currency,

@@ -71,7 +71,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("decision_id", name="pk_shadow_decisions"),
     )
     op.create_index("ix_shadow_decisions_policy_id_created_at", "shadow_decisions", ["policy_id", "created_at"])
-    op.create_index("ix_shadow_decisions_created_at", "shadow_decisions", ["created_at"])
 
 
 def downgrade() -> None:
