@@ -42,6 +42,9 @@ Rules, all enforced here and recorded as lifecycle events (who, when, what, why)
   any) then stays in force until the next one, as the timeline rule says.
 * **As of** a date, the deciding version is the active one in force on that date
   (``no_active_version`` otherwise).
+* **A challenger in shadow** (:mod:`api.service.shadow`) is ended, in the same transaction
+  (``challenger_ended`` on it), when any version of its policy is activated or its champion or
+  the challenger itself is retired: the comparison it was named for is over.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi.openapi.models import Example
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.entrypoints.http.deps import PRINTABLE
+
 __all__ = [
     "CHALLENGER_EXAMPLES",
     "ChallengerOut",
@@ -20,11 +22,15 @@ class ChallengerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     version: str = Field(
-        min_length=1, max_length=100, description="A draft or approved version: label, sha256 or 8+ hex digits."
+        min_length=1,
+        max_length=100,
+        pattern=PRINTABLE,
+        description="A draft or approved version: label, sha256 or 8+ hex digits.",
     )
     share: str = Field(
         min_length=1,
         max_length=12,
+        pattern=PRINTABLE,
         description="Percent of the customers shadowed, above 0 and at most 100, two decimals at most "
         "(a customer is in it when sha256(`policy_id:customer_id`)'s first 8 bytes mod 10,000 < share × 100).",
         examples=["25"],
