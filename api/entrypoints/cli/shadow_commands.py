@@ -69,9 +69,10 @@ def status_command(fmt: ReportFormat = typer.Option(ReportFormat.text, "--format
         states = shadow.list_challengers(uow)
     if fmt is ReportFormat.json:
         typer.echo(json.dumps([s.content() for s in states], indent=2, ensure_ascii=False))
-    elif not states:
+        return
+    if not states:
         err.print("no challenger in shadow", markup=False)
-    for state in states if fmt is ReportFormat.text else ():
+    for state in states:
         out.print(_state_line(state), markup=False)
 
 

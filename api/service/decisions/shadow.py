@@ -9,9 +9,9 @@ decided, for a decision that
   no customer — a settlement — is not shadowed).
 
 The challenger decides the same parsed request on its plain-Python twin (``twin_matcher``: the
-same plan as durable-rules, answers proven equal by the differential tests). Measured here
-(``bench/shadow_engines.py``), the twin decides an order in a fraction of what durable-rules
-takes, and it registers no ruleset, so a challenger costs no slot of
+same plan as durable-rules, answers proven equal by the differential tests). Measured here on
+the bench's order (timeit, 3,000 calls), the twin decides it in ~15–25 µs and durable-rules in
+~44 µs; and the twin registers no ruleset, so a challenger costs no slot of
 ``CREDITPOLICY_MAX_LIVE_VERSIONS`` nor memory that is never returned.
 
 The two outputs are compared as a replay against another version compares them
