@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -215,3 +216,23 @@ def test_a_shadow_row_that_cannot_be_written_costs_the_decision_nothing() -> Non
         answer = store.decide("order", order_input(customer_id="C-5"))
         assert answer.shadow == "error:shadow_write_failed"
         assert answer.decision_id in store.database.decisions and not store.database.shadows
+
+
+def test_a_challenger_whose_rules_moved_lines_still_agrees(store: Store) -> None:
+    with InMemoryUnitOfWork(store.database) as uow:
+        moved = "# one more line: every rule's source moves down by one\n" + challenger_yaml().replace(
+            'version: "2026.2"', 'version: "2026.3"', 1
+        )
+        version, _ = versions.publish(uow, moved, "rules/standard.yaml", "author", cases_runner(None, ""))
+        shadow.name_challenger(uow, "standard", version.sha256, "100", "approver-2", "compare")
+    store.writer.registry.forget()
+    agreeing = store.decide("order", overdue_order("C-1", 0))
+    differing = store.decide("order", overdue_order("C-2", 25))
+    assert (agreeing.shadow, differing.shadow) == ("agree", "differ")
+    rows = {r.customer_id: r for r in store.database.shadows.values()}
+    differences = json.loads(rows["C-2"].differences_json or "[]")
+    assert {d["path"] for d in differences} == {
+        "outcome",
+        "reasons[order_rules.default]",
+        "reasons[order_rules.overdue_ordinary]",
+    }
