@@ -240,3 +240,18 @@ def test_decimal_sums_in_the_report_are_exact(fresh_service: Service) -> None:
         )
     moved = service.get("/v1/shadow/report", params={"kind": "order"}).json()["kinds"][0]["transitions"][0]
     assert Decimal(moved["amounts"][0]["amount"]) == sum(Decimal(a) for a in amounts)
+
+
+def test_the_orders_of_a_batch_are_shadowed_each_beside_its_log_row(fresh_service: Service) -> None:
+    service = fresh_service
+    assert name(service, publish(service, second_version_yaml(SHIPPED.read_text(encoding="utf-8")))).status_code == 200
+    orders = [order(unique("C"), overdue_days=25), order(unique("C"))]
+    for item in orders:
+        item.pop("request_id")
+    batch = service.post("/v1/decisions/order:batch", {"orders": orders})
+    assert batch.status_code == 200 and batch.json()["decided"] == 2
+    assert [r["decision"]["outcome"] for r in batch.json()["results"]] == ["approve", "approve"]
+    ids = [r["decision"]["decision_id"] for r in batch.json()["results"]]
+    assert service.count("shadow_decisions", "decision_id IN (:a, :b)", a=ids[0], b=ids[1]) == 2
+    assert service.count("shadow_decisions", "decision_id = :a AND challenger_outcome = 'hold'", a=ids[0]) == 1
+    assert service.count("credit_cases") == 0
