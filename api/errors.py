@@ -23,7 +23,7 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     ├── NotAuthenticated              no key, or a key that is unknown or revoked
     ├── PermissionDenied              the caller's role lacks the permission
     │   ├── MissingPermission         ... naming the permission and the roles that hold it
-    │   └── FourEyes                  an approver tried to approve a version they wrote
+    │   └── FourEyes                  an approver tried to approve (or name as challenger) a version they wrote
     ├── NotFound                      something named does not exist
     │   ├── RouteNotFound             no such route
     │   ├── VersionNotFound           no version matches the label / sha256 / prefix
@@ -33,7 +33,8 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── CustomerNotFound          the customer was never assessed
     │   ├── PolicyNotFound            no version of the policy is stored
     │   ├── ElementNotFound           no element of the policy answers to the name or path (blame)
-    │   └── DecisionNotFound          no logged decision has that id
+    │   ├── DecisionNotFound          no logged decision has that id
+    │   └── ChallengerNotFound        the policy has no challenger in shadow
     ├── MethodNotAllowed              the route exists, not with this method
     ├── Conflict                      the request clashes with what is stored
     │   ├── AmbiguousVersionRef       a label or hash prefix matches several versions
@@ -44,6 +45,7 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── KeyNameTaken              an API key with that name exists (revoked ones included)
     │   ├── DuplicateRecord           a unique key was taken by a concurrent writer
     │   ├── RequestIdReused           a request_id was used before with another body
+    │   ├── ChallengerRefused         a challenger cannot be named: one runs, or the version cannot be one
     │   └── CaseNotOpen               the credit case was already released or rejected
     ├── Unavailable                   the service cannot answer now; nothing about the request
     │   ├── DatabaseNotReady          the schema is missing or behind: run ``creditpolicy db upgrade``
@@ -70,6 +72,8 @@ __all__ = [
     "BodyTooLarge",
     "CaseNotFound",
     "CaseNotOpen",
+    "ChallengerNotFound",
+    "ChallengerRefused",
     "Conflict",
     "CustomerNotFound",
     "DatabaseNotReady",
@@ -158,6 +162,7 @@ class InvalidRequest(ServiceError):
         "file_too_long",
         "file_unreadable",
         "invalid_encoding",
+        "invalid_share",
     )
 
 
@@ -403,6 +408,13 @@ class DecisionNotFound(NotFound):
     CODES: ClassVar[tuple[str, ...]] = ("decision_not_found",)
 
 
+class ChallengerNotFound(NotFound):
+    """The policy has no challenger in shadow."""
+
+    code = "challenger_not_found"
+    CODES: ClassVar[tuple[str, ...]] = ("challenger_not_found",)
+
+
 class MethodNotAllowed(ServiceError):
     """The route exists, but not with this HTTP method."""
 
@@ -472,6 +484,13 @@ class RequestIdReused(Conflict):
 
     code = "request_id_reused"
     CODES: ClassVar[tuple[str, ...]] = ("request_id_reused",)
+
+
+class ChallengerRefused(Conflict):
+    """A challenger cannot be named: the policy has one already, or the version cannot be one."""
+
+    code = "challenger_exists"
+    CODES: ClassVar[tuple[str, ...]] = ("challenger_exists", "challenger_not_eligible")
 
 
 class CaseNotOpen(Conflict):

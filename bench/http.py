@@ -25,6 +25,12 @@ p99 latency. **The servers run on one core and the load generator on the other**
 the server measured. On PostgreSQL it works in a throwaway schema it drops afterwards. It asserts
 nothing; it refuses to run longer than ``--timeout``.
 
+``--shadow`` measures what a challenger in shadow costs: a second **service** on a second store
+(same backend) whose policy has a challenger named at a 100 % share (the shipped policy with the
+overdue hold at 20 days instead of 30, evaluated beside every order), driven in the same
+alternating rounds as the plain service; it prints both rates and the cost (goal ≤ 15 %). The
+peer is left out then, to spend the run on the two figures compared.
+
 The load comes from a minimal asyncio HTTP/1.1 client by default. ``--client httpx`` drives the
 same load through ``httpx.AsyncClient``, which on a small machine spends more CPU per request
 than the bare server does: it then measures itself, and the ratio comes out near 1 whatever the
@@ -211,6 +217,25 @@ def database(postgres: str | None) -> Iterator[str]:
         admin.dispose()
 
 
+def name_full_share_challenger(database_url: str) -> None:
+    """Publish a challenger of the shipped policy (holds after 20 days overdue) and name it at 100 %."""
+    from api.adapters.db import UnitOfWork, create_db_engine
+    from api.service import shadow, versions
+    from api.service.policy_cases import cases_runner
+
+    shipped = (ROOT / "rules" / "standard.yaml").read_text(encoding="utf-8")
+    text = shipped.replace('version: "2026.1"', 'version: "2026.2-bench"', 1).replace(
+        "exposure.oldest_overdue_days > 30 and", "exposure.oldest_overdue_days > 20 and", 1
+    )
+    engine = create_db_engine(database_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            record, _ = versions.publish(uow, text, "rules/standard.yaml", "bench-author", cases_runner(None, ""))
+            shadow.name_challenger(uow, "standard", record.sha256, "100", "bench-approver", "bench: shadow cost")
+    finally:
+        engine.dispose()
+
+
 def decide_key(database_url: str) -> str:
     """Migrate, activate the shipped policy and create the local keys; the decide key."""
     from api.bootstrap import bootstrap_database
@@ -283,6 +308,12 @@ async def drive_raw(port: int, key: str, count: int, connections: int, tag: str)
     return time.perf_counter() - started, latencies, failures
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process used so far (user + system, all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
@@ -299,35 +330,55 @@ def main() -> None:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="the load generator (see above)")
     parser.add_argument("--app", default=SERVICE_APP, help=f"the service's app factory (default {SERVICE_APP})")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to cores")
+    parser.add_argument(
+        "--shadow", action="store_true", help="compare the service with a challenger in shadow at 100 %% (see above)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     drive = drive_httpx if args.client == "httpx" else drive_raw
     server_cores, client_cores = pinning(args.no_pin)
-    with database(args.postgres) as url:
+    with database(args.postgres) as url, database(args.postgres) as shadow_url:
         key = decide_key(url)
         env = {**os.environ, "CREDITPOLICY_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-        ports = {"service": free_port(), "bare": free_port(), "peer": free_port()}
+        envs = {"service": env, "bare": env, "peer": env}
+        names = ("bare", "peer", "service")
         targets = {"service": args.app, "bare": "bench.http:bare_app", "peer": "bench.http:peer_app"}
+        shadow_key = key
+        if args.shadow:
+            # The same service on a store of its own whose policy has a challenger at 100 %; its decide
+            # key is the plain store's, created there too.
+            shadow_key = decide_key(shadow_url)
+            name_full_share_challenger(shadow_url)
+            envs = {"service": env, "bare": env, "shadow": {**env, "CREDITPOLICY_DATABASE_URL": shadow_url}}
+            names, targets["shadow"] = ("bare", "service", "shadow"), args.app
+        keys = {name: shadow_key if name == "shadow" else key for name in names}
+        ports = {name: free_port() for name in names}
+        pids: dict[str, int] = {}
         with contextlib.ExitStack() as servers:
             for name, port in ports.items():
                 command = uvicorn_args(targets[name], port, args.workers, factory=True)
-                servers.enter_context(server(command, env, port, server_cores))
+                pids[name] = servers.enter_context(server(command, envs[name], port, server_cores)).pid
             if client_cores is not None:
                 os.sched_setaffinity(0, client_cores)
             results: dict[str, Result] = {name: (0.0, [], 0) for name in ports}
+            round_rates: dict[str, list[float]] = {name: [] for name in ports}
+            cpu: dict[str, float] = dict.fromkeys(ports, 0.0)  # CPU seconds each server spent on the measured rounds
             for name, port in ports.items():  # warm-up, not measured
-                asyncio.run(drive(port, key, 300, args.connections, f"warm-{name}"))
+                asyncio.run(drive(port, keys[name], 300, args.connections, f"warm-{name}"))
             per_round = max(1, args.requests // args.rounds)
             for round_ in range(args.rounds):
-                for name in ("bare", "peer", "service"):
+                for name in names:
                     port = ports[name]
                     if time.monotonic() - started > args.timeout:
                         raise SystemExit(f"stopped: over {args.timeout} s")
+                    used = cpu_seconds(pids[name]) if args.workers == 1 else 0.0
                     elapsed, latencies, failures = asyncio.run(
-                        drive(port, key, per_round, args.connections, f"{name}-{round_}")
+                        drive(port, keys[name], per_round, args.connections, f"{name}-{round_}")
                     )
+                    cpu[name] += (cpu_seconds(pids[name]) if args.workers == 1 else 0.0) - used
                     total, seen, failed = results[name]
                     results[name] = (total + elapsed, seen + latencies, failed + failures)
+                    round_rates[name].append(len(latencies) / elapsed)
     backend = "PostgreSQL" if args.postgres else "SQLite"
     where = (
         "unpinned"
@@ -346,7 +397,24 @@ def main() -> None:
             f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms   ({len(latencies)} requests, {failures} not 200)"
         )
     print(f"  ratio service/bare: {rates['service'] / rates['bare']:.2f} (goal >= 0.6)")
-    print(f"  ratio service/peer: {rates['service'] / rates['peer']:.2f} (goal >= 1.5)")
+    if "peer" in rates:
+        print(f"  ratio service/peer: {rates['service'] / rates['peer']:.2f} (goal >= 1.5)")
+    if "shadow" in rates:
+        cost = 1 - rates["shadow"] / rates["service"]
+        print(f"  shadow cost at a 100 % share: {cost * 100:.1f} % of the service's throughput (goal <= 15 %)")
+        # Each round drives the service and then the shadow service back to back: on a shared machine
+        # the median of these paired costs moves less than the totals when the load around changes.
+        paired = [1 - s / p for p, s in zip(round_rates["service"], round_rates["shadow"], strict=True)]
+        shown = " ".join(f"{c * 100:.0f}" for c in paired)
+        print(f"  median paired cost: {statistics.median(paired) * 100:.1f} % over {len(paired)} rounds ({shown})")
+        if args.workers == 1:
+            # The server's own CPU time per request: what a saturated core pays, whatever else runs on
+            # the machine (wall-clock rates move with the neighbours' load; CPU seconds much less).
+            per = {name: cpu[name] / len(results[name][1]) for name in ("service", "shadow")}
+            print(
+                f"  server CPU per request: service {per['service'] * 1e6:.0f} us, shadow {per['shadow'] * 1e6:.0f} us"
+                f" -> throughput cost {(1 - per['service'] / per['shadow']) * 100:.1f} % (goal <= 15 %)"
+            )
 
 
 def pinning(off: bool) -> tuple[set[int] | None, set[int] | None]:

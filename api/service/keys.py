@@ -48,6 +48,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approve": frozenset({"approve"}),  # draft -> approved, never one's own draft
     "activate": frozenset({"approve"}),  # approved/retired -> active (rollback included)
     "retire": frozenset({"approve"}),
+    # Name or end a challenger run in shadow beside the active version (four eyes, like approve).
+    "name_challenger": frozenset({"approve"}),
+    "read_shadow": frozenset({"approve", "audit", "admin"}),  # the challenger and the shadow report
     "read_versions": frozenset({"author", "approve", "audit", "admin"}),  # versions, diffs, lifecycle events
     "read_log": frozenset({"approve", "audit", "admin"}),  # the decision log
     "read_grades": frozenset({"approve", "audit", "admin"}),  # grade history, reviews due

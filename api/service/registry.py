@@ -37,6 +37,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from api.adapters.db.records import VersionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
@@ -49,13 +50,30 @@ from engine.matchers import MatcherFactory, durable_matcher, twin_matcher
 from policy.errors import PolicyInvalid
 from policy.validate import load_policy
 
-__all__ = ["DEFAULT_MAX_LIVE_VERSIONS", "DEFAULT_POLICY_ID", "PolicyRegistry"]
+__all__ = ["DEFAULT_MAX_LIVE_VERSIONS", "DEFAULT_POLICY_ID", "LiveChallenger", "PolicyRegistry"]
 
 log = logging.getLogger("creditpolicy")
 
 DEFAULT_POLICY_ID = "standard"
 DEFAULT_MAX_LIVE_VERSIONS = 4  # the version in force, the next one, two pinned: ≤ ~160 MB at worst
 TWIN_CACHE = 8  # plain-Python twins are freed when dropped: at most ~12 MB each
+
+
+@dataclass(frozen=True)
+class LiveChallenger:
+    """A policy's challenger as the decision path uses it (:mod:`api.service.decisions.shadow`).
+
+    ``compiled`` is the challenger's plain-Python twin (never durable-rules: see the module doc of
+    :mod:`api.service.shadow`), or None when it does not compile (``unusable`` says why): every
+    shadowed decision then records that error.
+    """
+
+    policy_id: str
+    champion_sha256: str
+    version: VersionRecord
+    threshold: int  # customers whose bucket (0..9,999) lies below it are shadowed: the share × 100
+    compiled: CompiledPolicy | None
+    unusable: str | None = None
 
 
 class PolicyRegistry:
@@ -76,6 +94,10 @@ class PolicyRegistry:
         self._compiled: dict[str, CompiledPolicy] = {}  # on durable-rules: never freed
         self._twins: OrderedDict[str, CompiledPolicy] = OrderedDict()
         self._timelines: dict[str, tuple[float, list[versions.InForce]]] = {}
+        # The challenger of each policy (or None), read and trusted like the timelines, and the
+        # twins of the challengers named (kept apart from the twin cache, which replays churn).
+        self._challengers: dict[str, tuple[float, LiveChallenger | None]] = {}
+        self._challenger_twins: dict[str, CompiledPolicy] = {}
         self._lock = threading.Lock()
         # Bumped by forget(): a timeline read before a change was heard is not stored after it.
         self._generation = 0
@@ -87,8 +109,10 @@ class PolicyRegistry:
             self._generation += 1
             if policy_id is None:
                 self._timelines.clear()
+                self._challengers.clear()
             else:
                 self._timelines.pop(policy_id, None)
+                self._challengers.pop(policy_id, None)
 
     def keep_for(self, seconds: float) -> None:
         """Trust a cached timeline at most ``seconds`` (the change listener sets it)."""
@@ -105,6 +129,40 @@ class PolicyRegistry:
             if generation == self._generation:
                 self._timelines[policy_id] = (now, periods)
         return periods
+
+    def challenger(self, uow: AbstractUnitOfWork, policy_id: str) -> LiveChallenger | None:
+        """The challenger of ``policy_id`` in shadow, if any (cached; forgotten with the timelines)."""
+        cached = self._challengers.get(policy_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.timeline_ttl:
+            return cached[1]
+        generation = self._generation
+        found = self._read_challenger(uow, policy_id)
+        with self._timelines_lock:
+            if generation == self._generation:
+                self._challengers[policy_id] = (now, found)
+        return found
+
+    def _read_challenger(self, uow: AbstractUnitOfWork, policy_id: str) -> LiveChallenger | None:
+        record = uow.challengers.get(policy_id)
+        champion = None if record is None else uow.versions.get(record.champion_version_id)
+        version = None if record is None else uow.versions.get(record.challenger_version_id)
+        if record is None or champion is None or version is None:
+            return None
+        threshold = int(record.share * 100)
+        with self._lock:
+            compiled = self._challenger_twins.get(version.sha256)
+            if compiled is None:
+                try:
+                    compiled = self._compile(version, twin_matcher)
+                except VersionUnusable as error:
+                    log.warning("challenger of policy %s cannot be evaluated: %s", policy_id, error.message)
+                    return LiveChallenger(policy_id, champion.sha256, version, threshold, None, error.code)
+                # One twin per challenger named: those of challengers since ended are dropped.
+                named = {c.version.sha256 for _, c in list(self._challengers.values()) if c is not None}
+                self._challenger_twins = {k: v for k, v in self._challenger_twins.items() if k in named}
+                self._challenger_twins[version.sha256] = compiled
+        return LiveChallenger(policy_id, champion.sha256, version, threshold, compiled)
 
     def compiled(self, version: VersionRecord, *, in_force: bool = False) -> CompiledPolicy:
         """The compiled form that decides a live request under ``version`` (compiled once per process).

@@ -42,6 +42,9 @@ Rules, all enforced here and recorded as lifecycle events (who, when, what, why)
   any) then stays in force until the next one, as the timeline rule says.
 * **As of** a date, the deciding version is the active one in force on that date
   (``no_active_version`` otherwise).
+* **A challenger in shadow** (:mod:`api.service.shadow`) is ended, in the same transaction
+  (``challenger_ended`` on it), when any version of its policy is activated or its champion or
+  the challenger itself is retired: the comparison it was named for is over.
 """
 
 from __future__ import annotations
@@ -83,12 +86,17 @@ __all__ = [
     "TimelineCache",
     "activate",
     "approve",
+    "checked_actor",
+    "checked_reason",
+    "end_challenger_of",
     "events",
     "get_version",
     "in_force",
     "list_versions",
+    "name_of",
     "publish",
     "retire",
+    "same_person",
     "warnings_of",
 ]
 
@@ -329,6 +337,8 @@ def activate(
     record = _moved(uow, target, "active", only_from=(target.status,))
     uow.events.add(target.id, event, actor, reason, now)
     _check_no_overlap(uow.versions.list(target.policy_id))
+    # Whatever is activated, the champion–challenger comparison it was named for is over.
+    end_challenger_of(uow, target.policy_id, actor, f"{_name(target)} {event.replace('_', ' ')}: {reason}")
     return _committed(uow, record, timeline)
 
 
@@ -342,7 +352,19 @@ def retire(
         raise InvalidTransition(f"{_name(version)} is {version.status}; only approved or active versions are retired")
     record = _moved(uow, version, "retired", only_from=("approved", "active"))
     uow.events.add(version.id, "retired", actor, reason, uow.now())
+    running = uow.challengers.get(version.policy_id)
+    if running is not None and version.id in (running.champion_version_id, running.challenger_version_id):
+        end_challenger_of(uow, version.policy_id, actor, f"{_name(version)} retired: {reason}")
     return _committed(uow, record, timeline)
+
+
+def end_challenger_of(uow: AbstractUnitOfWork, policy_id: str, actor: str, reason: str) -> bool:
+    """End the policy's challenger in this transaction (``challenger_ended`` on it), if it has one."""
+    running = uow.challengers.get(policy_id, for_update=True)
+    if running is None or not uow.challengers.remove(policy_id):
+        return False
+    uow.events.add(running.challenger_version_id, "challenger_ended", actor, reason, uow.now())
+    return True
 
 
 def _moved(
@@ -434,3 +456,10 @@ def _check_no_overlap(versions: list[VersionRecord]) -> None:
 
 def _name(version: VersionRecord) -> str:
     return f"{version.policy_id} {version.label} ({version.sha256[:12]})"
+
+
+# The checks of this module, for the lifecycle steps of other modules (api.service.shadow).
+checked_actor = _actor
+checked_reason = _reason
+same_person = _same_person
+name_of = _name

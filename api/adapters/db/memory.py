@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Self
 
 from api.adapters.db.records import (
     ApiKeyRecord,
+    ChallengerRecord,
     CreditCaseRecord,
     CustomerRecord,
     DecisionRecord,
@@ -18,11 +19,12 @@ from api.adapters.db.records import (
     LifecycleEventRecord,
     NewGrade,
     NewVersion,
+    ShadowRecord,
     VersionRecord,
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from api.adapters.db.repository import DecisionQuery
+from api.adapters.db.repository import DecisionQuery, ShadowQuery
 from api.adapters.db.unit_of_work import AbstractUnitOfWork, Clock, utc_now
 from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
@@ -43,6 +45,8 @@ class MemoryDatabase:
     grades: list[GradeRecord] = field(default_factory=list)
     customers: dict[str, CustomerRecord] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)  # topic -> serial
+    challengers: dict[str, ChallengerRecord] = field(default_factory=dict)
+    shadows: dict[str, ShadowRecord] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -373,6 +377,53 @@ class _Changes:
         return dict(self._db.changes)
 
 
+class _Challengers:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    def get(self, policy_id: str, *, for_update: bool = False) -> ChallengerRecord | None:
+        return self._db.challengers.get(policy_id)
+
+    def add(self, challenger: ChallengerRecord) -> None:
+        if challenger.policy_id in self._db.challengers:
+            raise DuplicateRecord(f"a challenger of policy {challenger.policy_id} is already stored")
+        self._db.challengers[challenger.policy_id] = challenger
+
+    def remove(self, policy_id: str) -> bool:
+        return self._db.challengers.pop(policy_id, None) is not None
+
+    def list(self) -> list[ChallengerRecord]:
+        return [self._db.challengers[k] for k in sorted(self._db.challengers)]
+
+
+class _Shadows:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    def add(self, record: ShadowRecord) -> None:
+        if record.decision_id in self._db.shadows:
+            raise DuplicateRecord(f"a shadow decision of {record.decision_id} is already stored")
+        self._db.shadows[record.decision_id] = record
+
+    def _matching(self, query: ShadowQuery) -> list[ShadowRecord]:
+        found = [
+            r
+            for r in self._db.shadows.values()
+            if query.policy_id in (None, r.policy_id)
+            and query.kind in (None, r.kind)
+            and (query.since is None or r.created_at >= query.since)
+            and (query.until is None or r.created_at < query.until)
+        ]
+        return sorted(found, key=lambda r: (r.created_at, r.decision_id))
+
+    def scan(self, query: ShadowQuery) -> Iterator[ShadowRecord]:
+        for record in self._matching(query):
+            yield replace(record, challenger_output_json=None, differences_json=None)
+
+    def samples(self, query: ShadowQuery, limit: int) -> list[ShadowRecord]:
+        return [r for r in reversed(self._matching(query)) if not r.agree][:limit]
+
+
 class InMemoryUnitOfWork(AbstractUnitOfWork):
     """Works on a private copy of ``database``; ``commit`` publishes the copy, ``rollback`` discards it."""
 
@@ -393,6 +444,8 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         self.grades = _Grades(working)
         self.customers = _Customers(working)
         self.changes = _Changes(working)
+        self.challengers = _Challengers(working)
+        self.shadows = _Shadows(working)
 
     def __enter__(self) -> Self:
         self._bind(self.database.snapshot())

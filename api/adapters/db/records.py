@@ -8,6 +8,7 @@ from decimal import Decimal
 
 __all__ = [
     "ApiKeyRecord",
+    "ChallengerRecord",
     "CreditCaseRecord",
     "CustomerRecord",
     "DecisionRecord",
@@ -15,6 +16,7 @@ __all__ = [
     "LifecycleEventRecord",
     "NewGrade",
     "NewVersion",
+    "ShadowRecord",
     "VersionRecord",
     "WebhookDeliveryRecord",
     "WebhookRecord",
@@ -75,7 +77,7 @@ class LifecycleEventRecord:
 
     id: int
     version_id: int
-    event: str  # published | approved | activated | retired | rolled_back
+    event: str  # published | approved | activated | retired | rolled_back | challenger_named | challenger_ended
     actor: str
     reason: str
     at: dt.datetime
@@ -203,3 +205,40 @@ class CustomerRecord:
     next_review: dt.date | None
     updated_at: dt.datetime
     as_of: dt.date
+
+
+@dataclass(frozen=True)
+class ChallengerRecord:
+    """The challenger of a policy's active version: evaluated in shadow on ``share`` percent of the customers."""
+
+    policy_id: str
+    champion_version_id: int  # the active version it was named beside
+    challenger_version_id: int
+    share: Decimal  # percent, 0 < share <= 100, at most two decimals
+    named_by: str
+    named_at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ShadowRecord:
+    """What the challenger decided beside one live decision (``decision_id``: the champion's log row)."""
+
+    decision_id: str
+    policy_id: str
+    kind: str
+    customer_id: str
+    champion_sha256: str
+    challenger_sha256: str
+    challenger_label: str
+    champion_outcome: str
+    challenger_outcome: str | None  # None: the challenger failed (error_code says how)
+    agree: bool  # the whole outputs are equal, compared as a replay compares them
+    error_code: str | None
+    challenger_output_json: str | None
+    differences_json: str | None  # when they differ: [{path, change, old, new}, …]
+    order_amount: str | None  # orders: exact decimal text, as decided about
+    currency: str | None
+    champion_limit: str | None  # assessments: the limit each version gave, exact decimal text
+    challenger_limit: str | None
+    created_at: dt.datetime

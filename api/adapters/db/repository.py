@@ -9,13 +9,14 @@ transaction).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from api.adapters.db.records import (
     ApiKeyRecord,
+    ChallengerRecord,
     CreditCaseRecord,
     CustomerRecord,
     DecisionRecord,
@@ -23,6 +24,7 @@ from api.adapters.db.records import (
     LifecycleEventRecord,
     NewGrade,
     NewVersion,
+    ShadowRecord,
     VersionRecord,
     WebhookDeliveryRecord,
     WebhookRecord,
@@ -30,6 +32,7 @@ from api.adapters.db.records import (
 
 __all__ = [
     "CaseRepository",
+    "ChallengerRepository",
     "ChangeRepository",
     "CustomerRepository",
     "DecisionQuery",
@@ -37,6 +40,8 @@ __all__ = [
     "EventRepository",
     "GradeHistoryRepository",
     "KeyRepository",
+    "ShadowQuery",
+    "ShadowRepository",
     "VersionRepository",
     "WebhookRepository",
 ]
@@ -253,4 +258,49 @@ class ChangeRepository(Protocol):
 
     def serials(self) -> dict[str, int]:
         """How many changes of each topic were committed (topics never announced are absent)."""
+        ...
+
+
+class ChallengerRepository(Protocol):
+    """The challenger of each policy (at most one: the policy id is the key)."""
+
+    def get(self, policy_id: str, *, for_update: bool = False) -> ChallengerRecord | None: ...
+
+    def add(self, challenger: ChallengerRecord) -> None:
+        """Store it; DuplicateRecord if the policy has one (a concurrent naming won)."""
+        ...
+
+    def remove(self, policy_id: str) -> bool:
+        """Delete the policy's challenger; False if it had none."""
+        ...
+
+    def list(self) -> list[ChallengerRecord]:
+        """Every challenger, by policy id."""
+        ...
+
+
+@dataclass(frozen=True)
+class ShadowQuery:
+    """Which shadow rows a report reads (all given must hold)."""
+
+    policy_id: str | None = None
+    kind: str | None = None
+    since: dt.datetime | None = None  # created_at, inclusive
+    until: dt.datetime | None = None  # created_at, exclusive
+
+
+class ShadowRepository(Protocol):
+    """What the challengers decided beside live decisions, append-only."""
+
+    def add(self, record: ShadowRecord) -> None:
+        """Written with the unit of work's decision log rows (at commit, or before a read)."""
+        ...
+
+    def scan(self, query: ShadowQuery) -> Iterator[ShadowRecord]:
+        """Every matching row, oldest first, streamed; without ``challenger_output_json`` and
+        ``differences_json`` (None), which a report only reads for its samples."""
+        ...
+
+    def samples(self, query: ShadowQuery, limit: int) -> list[ShadowRecord]:
+        """Up to ``limit`` rows where the two differ or the challenger failed, newest first, in full."""
         ...

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from api.adapters.db import tables as t
 from api.adapters.db.records import (
     ApiKeyRecord,
+    ChallengerRecord,
     CreditCaseRecord,
     CustomerRecord,
     DecisionRecord,
@@ -24,20 +25,23 @@ from api.adapters.db.records import (
     LifecycleEventRecord,
     NewGrade,
     NewVersion,
+    ShadowRecord,
     VersionRecord,
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from api.adapters.db.repository import DecisionQuery
+from api.adapters.db.repository import DecisionQuery, ShadowQuery
 from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
 __all__ = [
     "SqlCaseRepository",
+    "SqlChallengerRepository",
     "SqlCustomerRepository",
     "SqlDecisionRepository",
     "SqlEventRepository",
     "SqlGradeHistoryRepository",
     "SqlKeyRepository",
+    "SqlShadowRepository",
     "SqlVersionRepository",
     "SqlWebhookRepository",
     "log_statement",
@@ -537,3 +541,85 @@ class SqlCustomerRepository:
         c = t.customers.c
         query = select(t.customers).where(c.next_review <= on).order_by(c.next_review, c.customer_id).limit(limit)
         return [CustomerRecord(**r._mapping) for r in self._c.execute(query)]
+
+
+class SqlChallengerRepository:
+    """Challengers in ``challengers``."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, policy_id: str, *, for_update: bool = False) -> ChallengerRecord | None:
+        query = select(t.challengers).where(t.challengers.c.policy_id == policy_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._c.execute(query).first()
+        return ChallengerRecord(**row._mapping) if row else None
+
+    def add(self, challenger: ChallengerRecord) -> None:
+        with _unique(f"a challenger of policy {challenger.policy_id}"):
+            self._c.execute(insert(t.challengers).values(_row(challenger)))
+
+    def remove(self, policy_id: str) -> bool:
+        return self._c.execute(delete(t.challengers).where(t.challengers.c.policy_id == policy_id)).rowcount > 0
+
+    def list(self) -> list[ChallengerRecord]:
+        query = select(t.challengers).order_by(t.challengers.c.policy_id)
+        return [ChallengerRecord(**r._mapping) for r in self._c.execute(query)]
+
+
+_INSERT_SHADOW = insert(t.shadow_decisions)
+_SHADOW_HEAVY = ("challenger_output_json", "differences_json")
+_SHADOW_LIGHT = [c for c in t.shadow_decisions.c if c.name not in _SHADOW_HEAVY]
+
+
+def _shadow_conditions(query: ShadowQuery) -> list[Any]:
+    c = t.shadow_decisions.c
+    conditions: list[Any] = [
+        column == value for column, value in ((c.policy_id, query.policy_id), (c.kind, query.kind)) if value is not None
+    ]
+    if query.since is not None:
+        conditions.append(c.created_at >= query.since)
+    if query.until is not None:
+        conditions.append(c.created_at < query.until)
+    return conditions
+
+
+class SqlShadowRepository:
+    """Shadow decisions in ``shadow_decisions``; rows added are written together at commit, like the log's."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+        self._pending: list[dict[str, Any]] = []
+
+    def add(self, record: ShadowRecord) -> None:
+        self._pending.append(dict(vars(record)))  # a flat frozen record: its fields are its __dict__
+
+    def flush(self) -> None:
+        """Write the rows added since the last flush."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            with _unique("a shadow decision (its decision_id)"):
+                self._c.execute(_INSERT_SHADOW, rows)
+
+    def discard(self) -> None:
+        self._pending = []
+
+    def scan(self, query: ShadowQuery) -> Iterator[ShadowRecord]:
+        self.flush()
+        c = t.shadow_decisions.c
+        statement = select(*_SHADOW_LIGHT).where(*_shadow_conditions(query)).order_by(c.created_at, c.decision_id)
+        # Streamed in chunks: a report over millions of rows never holds them all.
+        for row in self._c.execute(statement, execution_options={"yield_per": 2000}):
+            yield ShadowRecord(**row._mapping, challenger_output_json=None, differences_json=None)
+
+    def samples(self, query: ShadowQuery, limit: int) -> list[ShadowRecord]:
+        self.flush()
+        c = t.shadow_decisions.c
+        statement = (
+            select(t.shadow_decisions)
+            .where(*_shadow_conditions(query), c.agree.is_(False))
+            .order_by(c.created_at.desc(), c.decision_id.desc())
+            .limit(limit)
+        )
+        return [ShadowRecord(**r._mapping) for r in self._c.execute(statement)]

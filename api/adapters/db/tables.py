@@ -30,6 +30,7 @@ __all__ = [
     "LIFECYCLE_EVENTS",
     "VERSION_STATUSES",
     "api_keys",
+    "challengers",
     "change_counters",
     "credit_cases",
     "customers",
@@ -38,6 +39,7 @@ __all__ = [
     "lifecycle_events",
     "metadata",
     "policy_versions",
+    "shadow_decisions",
     "WEBHOOK_EVENTS",
     "webhook_deliveries",
     "webhooks",
@@ -260,4 +262,48 @@ change_counters = Table(
     metadata,
     Column("topic", String(32), primary_key=True),
     Column("serial", Integer, nullable=False),
+)
+
+# The challenger of each policy's active version (migration 0007): at most one per policy (the
+# key), evaluated in shadow on ``share`` percent of the customers; naming and ending it are
+# lifecycle events of the challenger version (api.service.shadow).
+challengers = Table(
+    "challengers",
+    metadata,
+    Column("policy_id", String(64), primary_key=True),
+    Column("champion_version_id", Integer, ForeignKey("policy_versions.id"), nullable=False),
+    Column("challenger_version_id", Integer, ForeignKey("policy_versions.id"), nullable=False),
+    Column("share", ExactDecimal, nullable=False),  # percent of the customers, 0 < share <= 100
+    Column("named_by", String(100), nullable=False),
+    Column("named_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# What the challenger decided beside each shadowed live decision (migration 0007), written in the
+# transaction of the champion's log row. No foreign key to the log: a check per row at commit
+# would cost the live path, and the row only ever comes with its log row.
+shadow_decisions = Table(
+    "shadow_decisions",
+    metadata,
+    Column("decision_id", String(36), primary_key=True),  # the champion's log row
+    Column("policy_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("champion_sha256", String(64), nullable=False),
+    Column("challenger_sha256", String(64), nullable=False),
+    Column("challenger_label", String(64), nullable=False),
+    Column("champion_outcome", String(32), nullable=False),
+    Column("challenger_outcome", String(32), nullable=True),  # None: the challenger failed (error_code)
+    Column("agree", Boolean, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("challenger_output_json", Text, nullable=True),
+    Column("differences_json", Text, nullable=True),  # when they differ: what differed (compared as replay does)
+    # Orders: the amount and currency decided about; assessments: the limit each gave. Exact decimal
+    # text of any scale (the log takes what the engine takes), summed exactly by the report.
+    Column("order_amount", String(48), nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("champion_limit", String(48), nullable=True),
+    Column("challenger_limit", String(48), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "policy_id", "created_at"),  # the report reads one policy's rows of a period
 )

@@ -14,22 +14,26 @@ from api.adapters.db.changes import SqlChangeRepository
 from api.adapters.db.engine import READ_ONLY_OPTION
 from api.adapters.db.repository import (
     CaseRepository,
+    ChallengerRepository,
     ChangeRepository,
     CustomerRepository,
     DecisionRepository,
     EventRepository,
     GradeHistoryRepository,
     KeyRepository,
+    ShadowRepository,
     VersionRepository,
     WebhookRepository,
 )
 from api.adapters.db.sql import (
     SqlCaseRepository,
+    SqlChallengerRepository,
     SqlCustomerRepository,
     SqlDecisionRepository,
     SqlEventRepository,
     SqlGradeHistoryRepository,
     SqlKeyRepository,
+    SqlShadowRepository,
     SqlVersionRepository,
     SqlWebhookRepository,
 )
@@ -56,6 +60,8 @@ class AbstractUnitOfWork(abc.ABC):
     grades: GradeHistoryRepository
     customers: CustomerRepository
     changes: ChangeRepository
+    challengers: ChallengerRepository
+    shadows: ShadowRepository
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
@@ -92,6 +98,8 @@ _SQL_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
     "grades": SqlGradeHistoryRepository,
     "customers": SqlCustomerRepository,
     "changes": SqlChangeRepository,
+    "challengers": SqlChallengerRepository,
+    "shadows": SqlShadowRepository,
 }
 
 
@@ -108,6 +116,7 @@ class UnitOfWork(AbstractUnitOfWork):
         self._read_only = read_only
         self._connection: Connection | None = None
         self._log: SqlDecisionRepository | None = None
+        self._shadows: SqlShadowRepository | None = None
         self._open = False
 
     def __enter__(self) -> Self:
@@ -123,6 +132,8 @@ class UnitOfWork(AbstractUnitOfWork):
         setattr(self, name, repository)
         if isinstance(repository, SqlDecisionRepository):
             self._log = repository  # flushed at commit even if a test wraps the attribute
+        elif isinstance(repository, SqlShadowRepository):
+            self._shadows = repository
         return repository
 
     def _connect(self) -> Connection:
@@ -142,6 +153,9 @@ class UnitOfWork(AbstractUnitOfWork):
         if self._log is not None:
             self._log.discard()
             self._log = None
+        if self._shadows is not None:
+            self._shadows.discard()
+            self._shadows = None
         for name in _SQL_REPOSITORIES:
             self.__dict__.pop(name, None)
         if self._connection is not None:
@@ -152,11 +166,15 @@ class UnitOfWork(AbstractUnitOfWork):
         if self._connection is not None:
             if self._log is not None:
                 self._log.flush()  # the log's rows are written together, just before the commit
+            if self._shadows is not None:
+                self._shadows.flush()  # and the shadow rows beside them
             self._connection.commit()
 
     def rollback(self) -> None:
         if self._log is not None:
             self._log.discard()
+        if self._shadows is not None:
+            self._shadows.discard()
         cases = self.__dict__.get("cases")
         if isinstance(cases, SqlCaseRepository):
             cases.forget()

@@ -14,6 +14,7 @@ from api.entrypoints.cli import (
     policy_commands,
     portfolio_commands,
     serve_commands,
+    shadow_commands,
     simulation_commands,
     version_commands,
 )
@@ -41,5 +42,6 @@ for module in (
     serve_commands,
     portfolio_commands,
     simulation_commands,
+    shadow_commands,
 ):
     module.register(app)

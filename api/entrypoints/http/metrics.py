@@ -5,6 +5,9 @@
     creditpolicy_decision_latency_seconds{kind}           histogram
     creditpolicy_policy_info{policy_id,version,sha256} 1  gauge: the versions that decided
     creditpolicy_group_commit_{groups,grouped_steps,lone_steps,failed_groups}_total  counters
+    creditpolicy_shadow_decisions_total{kind,result}      counter: a challenger decided it too
+                                                          (agree, differ, error)
+    creditpolicy_shadow_errors_total{kind,code}           counter: the challenger failed, by code
 
 **Several workers.** ``creditpolicy serve --workers N`` (N > 1) gives every start a fresh
 ``PROMETHEUS_MULTIPROC_DIR``: each worker writes its values to files there and ``/metrics``, from
@@ -81,6 +84,18 @@ class Metrics:
             name: Counter(f"creditpolicy_group_commit_{name}", text, registry=registry)
             for name, text in GROUP_COMMIT_COUNTERS.items()
         }
+        self._shadow = Counter(
+            "creditpolicy_shadow_decisions",
+            "Live decisions a challenger decided in shadow, by kind and result (agree, differ, error).",
+            ("kind", "result"),
+            registry=registry,
+        )
+        self._shadow_errors = Counter(
+            "creditpolicy_shadow_errors",
+            "Shadow evaluations that failed (the live decision stood), by kind and error code.",
+            ("kind", "code"),
+            registry=registry,
+        )
         if multiprocess_dir is None:
             self._exposed = registry
         else:
@@ -91,6 +106,7 @@ class Metrics:
         self._decided: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self._refusals: dict[tuple[str, str], Counter] = {}
         self._policies_seen: set[tuple[str, str, str]] = set()
+        self._shadowed: dict[tuple[str, str], list[Counter]] = {}
 
     def decided(self, kind: str, outcome: str, seconds: float, policy: tuple[str, str, str]) -> None:
         """Count one decision returned to a caller (replays of stored responses included)."""
@@ -102,6 +118,18 @@ class Metrics:
         children[1].observe(seconds)
         if policy not in self._policies_seen:
             self.policy_in_use(policy)
+
+    def shadowed(self, kind: str, result: str) -> None:
+        """Count a challenger's shadow decision: ``agree``, ``differ`` or ``error:<code>``."""
+        children = self._shadowed.get((kind, result))
+        if children is None:
+            outcome, _, code = result.partition(":")
+            children = [self._shadow.labels(kind, outcome)]
+            if code:
+                children.append(self._shadow_errors.labels(kind, code))
+            self._shadowed[(kind, result)] = children
+        for child in children:
+            child.inc()
 
     def refused(self, kind: str, code: str) -> None:
         """Count a decision request answered with a problem."""

@@ -12,6 +12,9 @@ Guarantees:
   transaction commits before the response leaves: a caller never holds a decision the log lacks.
 * **Idempotent** (:mod:`.idempotency`): a ``request_id`` answered before returns that answer
   byte for byte — also when the request would be refused now — and writes nothing.
+* **A challenger in shadow** (:mod:`.shadow`): when the policy has one and the customer is in its
+  share, the challenger decides the same request too; its result is written beside the log row,
+  in the same transaction, and nothing of it reaches the answer.
 * **Stored in groups, answered one by one.** The writer (:class:`DecisionWriter`) hands the store
   step to the group committer (:mod:`api.adapters.group_commit`), which stores the decisions of
   concurrent requests in one transaction and releases each answer after that commit; a step whose
@@ -23,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -43,6 +46,7 @@ from api.service.decisions.envelope import Envelope, dated, read_envelope
 from api.service.decisions.hooks import HOOKS, READS, StoreContext
 from api.service.decisions.idempotency import stored_answer
 from api.service.decisions.response import DecisionResponse, canonical_rates
+from api.service.decisions.shadow import ShadowResult, shadow_of
 from api.service.jsontext import canonical, dumps, iso
 from api.service.keys import Caller
 from api.service.registry import PolicyRegistry
@@ -79,6 +83,8 @@ class PreparedDecision:
     compiled: CompiledPolicy
     input_json: str
     trace_json: str
+    output: dict[str, Any]  # the engine's output as logged (rates canonical)
+    shadow: ShadowResult | None = None  # the challenger's decision, written beside the log row
 
     @property
     def kind(self) -> str:
@@ -113,8 +119,17 @@ class DecisionWriter:
         )
 
     def _alone(self, prepared: PreparedDecision) -> DecisionResponse:
+        try:
+            with self.new_uow() as uow:
+                return log_decision(uow, prepared)
+        except Exception:
+            if prepared.shadow is None:
+                raise
+        # The decision could not be stored with its shadow row: store it without (the shadow must
+        # never cost a live decision), and say so in /metrics.
         with self.new_uow() as uow:
-            return log_decision(uow, prepared)
+            response = log_decision(uow, replace(prepared, shadow=None))
+        return replace(response, shadow="error:shadow_write_failed")
 
 
 async def decide_and_log(
@@ -158,6 +173,9 @@ def evaluate(
     request = parse_request(handler, envelope.payload)
     version, compiled = _deciding_version(uow, registry, caller, handler.as_of(request), envelope.pinned, choose)
     decision = decide(compiled, handler, request)
+    output = canonical_rates(decision.output())
+    # A dry run (``choose`` given) decides nothing live: its challenger would shadow nothing.
+    shadow = None if choose is not None else shadow_of(uow, registry, version, handler, request, decision, output)
     return PreparedDecision(
         decision=decision,
         caller=caller,
@@ -168,6 +186,8 @@ def evaluate(
         compiled=compiled,
         input_json=envelope.text,
         trace_json=canonical(canonical_rates(decision.trace)),
+        output=output,
+        shadow=shadow,
     )
 
 
@@ -205,7 +225,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision, *, log: 
     retries (:func:`log_decision`), then seeing what the other request stored.
     """
     decision, version = prepared.decision, prepared.version
-    output = canonical_rates(decision.output())
+    output = prepared.output
     decision_id = str(uuid.uuid4())
     created_at = uow.now()
     outcome = decision.outcome
@@ -241,6 +261,8 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision, *, log: 
     }
     output_json = dumps(response)
     if log:
+        if prepared.shadow is not None:
+            uow.shadows.add(prepared.shadow.record(decision_id, created_at))
         uow.decisions.add(_log_row(prepared, decision_id, outcome, created_at, output_json))
     return DecisionResponse(
         decision_id,
@@ -251,6 +273,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision, *, log: 
         prepared.trace_json if prepared.explain else None,
         replayed=False,
         events=events,
+        shadow=None if prepared.shadow is None else prepared.shadow.status,
     )
 
 

@@ -87,6 +87,7 @@ class DecisionResponse:
     trace_json: str | None
     replayed: bool
     events: bool = False  # webhook events were queued (a case opened): deliver them after the commit
+    shadow: str | None = None  # a challenger decided it too: agree | differ | error:<code> (for /metrics)
 
     def body(self) -> bytes:
         """The response bytes; the trace is spliced in as the last member, so replays match byte for byte."""

@@ -41,9 +41,11 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "read_cases",
                 "read_grades",
                 "replay",
+                "name_challenger",
+                "read_shadow",
             },
         ),
-        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "read_metrics"}),
+        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "read_metrics", "read_shadow"}),
         (
             "admin",
             {
@@ -54,6 +56,7 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "read_grades",
                 "register_webhook",
                 "read_metrics",
+                "read_shadow",
             },
         ),
     ],

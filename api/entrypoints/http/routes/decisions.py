@@ -75,6 +75,8 @@ async def answer_decision(request: Request, kind: str, body: Any, caller: Caller
         metrics.refused(kind, error.code)
         raise
     metrics.decided(kind, result.outcome, time.perf_counter() - started, result.policy)
+    if result.shadow is not None:
+        metrics.shadowed(kind, result.shadow)
     background = None
     if result.events:  # tell the webhooks after the commit, never before
         background = BackgroundTask(deliver_after_commit, state.new_uow, state.webhook_sender)
