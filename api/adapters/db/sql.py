@@ -10,7 +10,21 @@ from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -22,13 +36,14 @@ from api.adapters.db.records import (
     DecisionRecord,
     GradeRecord,
     LifecycleEventRecord,
+    LoggedInput,
     NewGrade,
     NewVersion,
     VersionRecord,
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from api.adapters.db.repository import DecisionQuery
+from api.adapters.db.repository import DecisionQuery, LogScan
 from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
 __all__ = [
@@ -263,6 +278,47 @@ class SqlDecisionRepository:
     def query(self, query: DecisionQuery) -> list[DecisionRecord]:
         self.flush()
         return [_decision(r) for r in self._c.execute(log_statement(query))]
+
+    def count_by_version(self, scan: LogScan) -> list[tuple[str, str, str, int]]:
+        self.flush()
+        c = t.decisions.c
+        statement = (
+            select(c.kind, c.policy_sha256, c.policy_label, func.count())
+            .where(*_scan_conditions(scan, by_version=False))
+            .group_by(c.kind, c.policy_sha256, c.policy_label)
+            .order_by(c.kind, c.policy_sha256, c.policy_label)
+        )
+        return [(kind, sha256, label, int(count)) for kind, sha256, label, count in self._c.execute(statement)]
+
+    def scan(self, scan: LogScan, page_size: int) -> Iterator[list[LoggedInput]]:
+        self.flush()
+        c = t.decisions.c
+        columns = (c.decision_id, c.kind, c.as_of, c.created_at, c.input_json, c.output_json)
+        base = select(*columns).where(*_scan_conditions(scan, by_version=True)).order_by(c.decision_id)
+        last: str | None = None
+        while True:
+            statement = base if last is None else base.where(c.decision_id > last)
+            page = [LoggedInput(*row) for row in self._c.execute(statement.limit(page_size))]
+            if not page:
+                return
+            yield page
+            if len(page) < page_size:
+                return
+            last = page[-1].decision_id
+
+
+def _scan_conditions(scan: LogScan, *, by_version: bool) -> list[Any]:
+    c = t.decisions.c
+    conditions: list[Any] = []
+    if scan.kind is not None:
+        conditions.append(c.kind == scan.kind)
+    if scan.as_of_from is not None:
+        conditions.append(c.as_of >= scan.as_of_from)
+    if scan.as_of_to is not None:
+        conditions.append(c.as_of <= scan.as_of_to)
+    if by_version and scan.policy_sha256 is not None:
+        conditions.append(c.policy_sha256 == scan.policy_sha256)
+    return conditions
 
 
 def log_statement(query: DecisionQuery) -> Select[Any]:

@@ -1,0 +1,245 @@
+"""One page of the log evaluated again: under the version that decided it (must reproduce) and the candidate.
+
+Inputs the request frames hold go through the vectorised evaluator, a frame per kind (and per
+day for assessments: their date is an argument of the evaluation); the few they cannot hold (an
+order with an inline credit file, a settlement with several payments) are decided one by one on
+the plain-Python twin. Both evaluators give the engine's output exactly (proven by the
+differential tests), so the verdict does not depend on the path taken.
+
+**Reproduction.** The output under the deciding version, in the canonical rate form, must be the
+logged ``decision`` member byte for byte. The logged response ends with that member, so it is
+compared as text first; a record whose text differs is parsed and compared as replay compares it
+(canonical JSON: key order and the rate form of older logs are no difference); one that still
+differs is a finding, with what differs (:func:`api.service.decisions.compare.compare`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from api.adapters.db.records import LoggedInput
+from api.service.decisions.compare import IDENTITIES, compare
+from api.service.decisions.envelope import ENVELOPE_FIELDS
+from api.service.decisions.response import canonical_rates
+from api.service.impact.fields import SCHEMAS, empty_fields, fields_of_frame, fields_of_output
+from api.service.jsontext import canonical, dumps, loads
+from engine.decide import decide
+from engine.errors import EngineError, FrameError
+from engine.facts import quantize
+from engine.ir import CompiledPolicy
+from engine.vectorised import VectorisedPolicy, frame_of
+from engine.vectorised.frames import NUMBER, SPECS
+
+__all__ = ["Evaluated", "Finding", "Pair", "evaluate_page"]
+
+_MARK = ',"decision":'  # the last member of every logged response
+_MOST_DIFFERENCES = 20  # per finding: enough to see what went wrong
+# Credit-file numbers the frames hold at 4 decimals where the engine keeps the digits sent (0.97, 15).
+_AS_SENT = frozenset(name for name, spec in SPECS["assess"].items() if spec.dtype == NUMBER)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The deciding version and the candidate, each compiled for the twin and built for the vectorised path."""
+
+    compiled_a: CompiledPolicy
+    compiled_b: CompiledPolicy
+    vectorised_a: VectorisedPolicy
+    vectorised_b: VectorisedPolicy
+
+    @classmethod
+    def of(cls, compiled_a: CompiledPolicy, compiled_b: CompiledPolicy) -> Pair:
+        return cls(compiled_a, compiled_b, VectorisedPolicy(compiled_a), VectorisedPolicy(compiled_b))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A logged decision its own version no longer reproduces: an audit finding, left out of the comparison."""
+
+    decision_id: str
+    kind: str
+    as_of: dt.date
+    differences: tuple[str, ...]
+    refused: dict[str, str] | None = None  # the version now refuses the input it decided
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "decision_id": self.decision_id,
+            "kind": self.kind,
+            "as_of": self.as_of.isoformat(),
+            "differences": list(self.differences),
+            "refused": self.refused,
+        }
+
+
+@dataclass
+class Evaluated:
+    """A page evaluated: the fields of the reproduced decisions, the findings, how many went per decision."""
+
+    fields: pl.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    per_decision: int = 0
+
+
+def _payload(row: LoggedInput) -> dict[str, Any]:
+    body = loads(row.input_json)
+    return {k: v for k, v in body.items() if k not in ENVELOPE_FIELDS}
+
+
+def _framable(kind: str, payload: dict[str, Any]) -> bool:
+    """Whether the request frames hold this input (else it is decided one by one)."""
+    if kind == "order":
+        customer = payload.get("customer")
+        return not (isinstance(customer, dict) and customer.get("credit_file") is not None)
+    if kind == "settlement":
+        payments = payload.get("payments")
+        return not (isinstance(payments, list) and len(payments) > 1)
+    return True
+
+
+def _as_sent(payload: dict[str, Any], output: dict[str, Any]) -> dict[str, Any]:
+    """An assessment output with each factor's value as the engine shows it: the number as sent (at most
+    4 decimals), where the customers frame holds every number at 4 decimals (0.97 is 0.9700 there)."""
+    for factor in output.get("factors") or ():
+        if factor["input"] not in _AS_SENT or factor["value"] is None:
+            continue
+        section, name = factor["input"].split(".")
+        sent = ((payload.get("credit_file") or {}).get(section) or {}).get(name)
+        if sent is not None and not isinstance(sent, bool):
+            factor["value"] = format(quantize(Decimal(str(sent))), "f")
+    return output
+
+
+def _reproduces(kind: str, row: LoggedInput, output: dict[str, Any]) -> Finding | None:
+    """None when ``output`` is the logged decision (see the module doc); else the finding."""
+    if "error" in output and len(output) == 1:
+        refused = dict(output["error"])
+        return Finding(row.decision_id, kind, row.as_of, (f"now refused: {refused['code']}",), refused)
+    ours = canonical_rates(output)
+    logged_text = row.output_json
+    mark = logged_text.rfind(_MARK)
+    if mark >= 0 and logged_text.endswith("}") and logged_text[mark + len(_MARK) : -1] == dumps(ours):
+        return None
+    logged = canonical_rates(loads(logged_text).get("decision"))
+    if canonical(logged) == canonical(ours):
+        return None
+    found = compare(logged, ours, IDENTITIES[kind], other_version=False)
+    texts = tuple(d.text() for d in found[:_MOST_DIFFERENCES])
+    more = len(found) - _MOST_DIFFERENCES
+    return Finding(row.decision_id, kind, row.as_of, texts + ((f"… and {more} more",) if more > 0 else ()))
+
+
+def _decided(compiled: CompiledPolicy, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return decide(compiled, kind, payload).output()
+    except EngineError as error:
+        return {"error": {"code": error.code, "message": error.message}}
+
+
+def _one_by_one(kind: str, rows: Sequence[LoggedInput], payloads: Sequence[dict[str, Any]], pair: Pair) -> Evaluated:
+    found: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for row, payload in zip(rows, payloads, strict=True):
+        output_a = _decided(pair.compiled_a, kind, payload)
+        finding = _reproduces(kind, row, output_a)
+        if finding is not None:
+            findings.append(finding)
+            continue
+        output_b = _decided(pair.compiled_b, kind, payload)
+        subject = {"decision_id": row.decision_id, "as_of": row.as_of, "created_at": row.created_at}
+        found.append(fields_of_output(kind, subject, payload, output_a, output_b))
+    table = pl.DataFrame(found, schema=dict(SCHEMAS[kind])) if found else empty_fields(kind)
+    return Evaluated(table, findings, per_decision=len(rows))
+
+
+def _evaluate(vectorised: VectorisedPolicy, kind: str, frame: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
+    if kind == "assess":
+        assert as_of is not None
+        return vectorised.assess(frame, as_of=as_of)
+    if kind == "order":
+        return vectorised.check_orders(frame)
+    if kind == "settlement":
+        return vectorised.settle(frame)
+    return vectorised.plan_collection(frame)
+
+
+def _vectorised(
+    kind: str, rows: Sequence[LoggedInput], payloads: Sequence[dict[str, Any]], pair: Pair, as_of: dt.date | None
+) -> Evaluated:
+    original = payloads
+    if kind == "assess":  # the assessment date is an argument, not a column
+        payloads = [{k: v for k, v in p.items() if k != "as_of"} for p in payloads]
+    try:
+        frame = frame_of(kind, payloads)  # type: ignore[arg-type]
+    except FrameError:  # an input of a shape the frames do not hold after all: decide these one by one
+        return _one_by_one(kind, rows, original, pair)
+    result_a = _evaluate(pair.vectorised_a, kind, frame, as_of)
+    outputs = pair.vectorised_a.outputs(kind, result_a)
+    if kind == "assess":
+        outputs = [_as_sent(p, o) for p, o in zip(original, outputs, strict=True)]
+    findings = []
+    keep = []
+    for index, (row, output) in enumerate(zip(rows, outputs, strict=True)):
+        finding = _reproduces(kind, row, output)
+        if finding is None:
+            keep.append(index)
+        else:
+            findings.append(finding)
+    if findings:
+        chosen = pl.Series(keep, dtype=pl.UInt32)
+        rows = [rows[i] for i in keep]
+        frame, result_a = frame[chosen], result_a[chosen]
+    if not rows:
+        return Evaluated(empty_fields(kind), findings)
+    result_b = _evaluate(pair.vectorised_b, kind, frame, as_of)
+    subject = pl.DataFrame(
+        {
+            "decision_id": [r.decision_id for r in rows],
+            "__as_of": [r.as_of for r in rows],
+            "__created_at": [r.created_at for r in rows],
+        },
+        schema={"decision_id": pl.String(), "__as_of": pl.Date(), "__created_at": pl.Datetime("us", "UTC")},
+    )
+    return Evaluated(fields_of_frame(kind, subject, result_a, result_b), findings)
+
+
+def evaluate_page(kind: str, rows: Sequence[LoggedInput], pair: Pair) -> Evaluated:
+    """The logged decisions ``rows`` (all of ``kind``) evaluated under both versions."""
+    payloads = [_payload(row) for row in rows]
+    framable = [_framable(kind, p) for p in payloads]
+    parts: list[Evaluated] = []
+    single = [i for i, ok in enumerate(framable) if not ok]
+    if single:
+        parts.append(_one_by_one(kind, [rows[i] for i in single], [payloads[i] for i in single], pair))
+    groups: dict[Any, list[int]] = {}
+    for index, ok in enumerate(framable):
+        if ok:
+            day = payloads[index].get("as_of") if kind == "assess" else None
+            groups.setdefault(day, []).append(index)
+    for day, indexes in groups.items():
+        as_of = _day(day) if kind == "assess" else None
+        if kind == "assess" and as_of is None:  # no usable date: the twin says what it makes of it
+            parts.append(_one_by_one(kind, [rows[i] for i in indexes], [payloads[i] for i in indexes], pair))
+            continue
+        parts.append(_vectorised(kind, [rows[i] for i in indexes], [payloads[i] for i in indexes], pair, as_of))
+    tables = [p.fields for p in parts if p.fields.height]
+    return Evaluated(
+        pl.concat(tables, how="vertical") if tables else empty_fields(kind),
+        [f for p in parts for f in p.findings],
+        sum(p.per_decision for p in parts),
+    )
+
+
+def _day(text: Any) -> dt.date | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
