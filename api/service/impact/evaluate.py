@@ -158,10 +158,17 @@ def _one_by_one(kind: str, rows: Sequence[LoggedInput], payloads: Sequence[dict[
     return Evaluated(table, findings, per_decision=len(rows))
 
 
-def _evaluate(vectorised: VectorisedPolicy, kind: str, frame: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
+def _evaluate(
+    vectorised: VectorisedPolicy, kind: str, frame: pl.DataFrame, as_of: dt.date | None, days: pl.Series | None
+) -> pl.DataFrame:
     if kind == "assess":
-        assert as_of is not None
-        return vectorised.assess(frame, as_of=as_of)
+        assert as_of is not None and days is not None
+        result = vectorised.assess(frame, as_of=as_of)
+        if as_of != _ANCHOR:
+            return result
+        # Dated from each assessment's own day (see _ANCHOR): the same sum the evaluator makes.
+        review = (days.cast(pl.Int32) + pl.col("review_interval_days").cast(pl.Int32)).cast(pl.Date)
+        return result.with_columns(pl.when(pl.col("next_review").is_not_null()).then(review).alias("next_review"))
     if kind == "order":
         return vectorised.check_orders(frame)
     if kind == "settlement":
@@ -179,7 +186,10 @@ def _vectorised(
         frame = frame_of(kind, payloads)  # type: ignore[arg-type]
     except FrameError:  # an input of a shape the frames do not hold after all: decide these one by one
         return _one_by_one(kind, rows, original, pair)
-    result_a = _evaluate(pair.vectorised_a, kind, frame, as_of)
+    days = None
+    if kind == "assess":
+        days = pl.Series("day", [dt.date.fromisoformat(p["as_of"]) for p in original], dtype=pl.Date())
+    result_a = _evaluate(pair.vectorised_a, kind, frame, as_of, days)
     outputs = pair.vectorised_a.outputs(kind, result_a)
     if kind == "assess":
         outputs = [_as_sent(p, o) for p, o in zip(original, outputs, strict=True)]
@@ -192,12 +202,14 @@ def _vectorised(
         else:
             findings.append(finding)
     if findings:
-        chosen = pl.Series(keep, dtype=pl.UInt32)
+        kept = pl.Series([False] * len(rows)).scatter(keep, True) if keep else pl.Series([False] * len(rows))
         rows = [rows[i] for i in keep]
-        frame, result_a = frame[chosen], result_a[chosen]
+        frame, result_a = frame.filter(kept), result_a.filter(kept)
     if not rows:
         return Evaluated(empty_fields(kind), findings)
-    result_b = _evaluate(pair.vectorised_b, kind, frame, as_of)
+    if days is not None and findings:
+        days = days.filter(kept)
+    result_b = _evaluate(pair.vectorised_b, kind, frame, as_of, days)
     subject = pl.DataFrame(
         {
             "decision_id": [r.decision_id for r in rows],
@@ -220,14 +232,13 @@ def evaluate_page(kind: str, rows: Sequence[LoggedInput], pair: Pair) -> Evaluat
     groups: dict[Any, list[int]] = {}
     for index, ok in enumerate(framable):
         if ok:
-            day = payloads[index].get("as_of") if kind == "assess" else None
-            groups.setdefault(day, []).append(index)
-    for day, indexes in groups.items():
-        as_of = _day(day) if kind == "assess" else None
-        if kind == "assess" and as_of is None:  # no usable date: the twin says what it makes of it
-            parts.append(_one_by_one(kind, [rows[i] for i in indexes], [payloads[i] for i in indexes], pair))
-            continue
-        parts.append(_vectorised(kind, [rows[i] for i in indexes], [payloads[i] for i in indexes], pair, as_of))
+            groups.setdefault(_day_group(kind, payloads[index].get("as_of")), []).append(index)
+    for group, indexes in groups.items():
+        chosen_rows, chosen = [rows[i] for i in indexes], [payloads[i] for i in indexes]
+        if group == _UNDATED:  # no usable date: the twin says what it makes of it
+            parts.append(_one_by_one(kind, chosen_rows, chosen, pair))
+        else:
+            parts.append(_vectorised(kind, chosen_rows, chosen, pair, group))
     tables = [p.fields for p in parts if p.fields.height]
     return Evaluated(
         pl.concat(tables, how="vertical") if tables else empty_fields(kind),
@@ -236,10 +247,22 @@ def evaluate_page(kind: str, rows: Sequence[LoggedInput], pair: Pair) -> Evaluat
     )
 
 
-def _day(text: Any) -> dt.date | None:
+_UNDATED = "undated"
+# Assessments are about a day, an argument of the vectorised evaluation that only dates the next review
+# (as_of + the grade's review days) and refuses a review beyond the calendar. Those of every day are
+# evaluated together on one day and their next review dated from their own day afterwards; the days
+# within ten years of the calendar's end, where a review could fall beyond it, are evaluated day by day.
+_ANCHOR = dt.date(2000, 1, 1)
+_CALENDAR_END = dt.date(9989, 12, 31)
+
+
+def _day_group(kind: str, text: Any) -> Any:
+    if kind != "assess":
+        return None
     if not isinstance(text, str):
-        return None
+        return _UNDATED
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        return None
+        return _UNDATED
+    return day if day > _CALENDAR_END else _ANCHOR
