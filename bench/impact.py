@@ -108,7 +108,9 @@ def _requests(vp: VectorisedPolicy, n: int, seed: int) -> list[tuple[str, dict[s
         for payload, output in zip(requests_of("assess", frame, as_of=day[0]), decided, strict=True):
             out.append(("assess", payload, output))
     graded = (
-        vp.assess(portfolio.customers.drop([c for c in portfolio.customers.columns if c.startswith("portfolio")]), as_of=END)
+        vp.assess(
+            portfolio.customers.drop([c for c in portfolio.customers.columns if c.startswith("portfolio")]), as_of=END
+        )
         .select("id", "segment", "grade", "credit_limit")
         .filter(pl.col("grade").is_not_null())
     )
@@ -123,7 +125,11 @@ def _requests(vp: VectorisedPolicy, n: int, seed: int) -> list[tuple[str, dict[s
         pl.col("amount").alias("order.amount"),
         pl.col("currency").alias("order.currency"),
         (pl.col("credit_limit") * pl.lit(0.3)).cast(pl.Decimal(38, 2)).alias("exposure.open_receivables"),
-        pl.when(overdue > 0).then(pl.col("amount")).otherwise(0).cast(pl.Decimal(38, 2)).alias("exposure.overdue_amount"),
+        pl.when(overdue > 0)
+        .then(pl.col("amount"))
+        .otherwise(0)
+        .cast(pl.Decimal(38, 2))
+        .alias("exposure.overdue_amount"),
         overdue.alias("exposure.oldest_overdue_days"),
         pl.Series(_days(orders.height, seed + 1)).alias("as_of"),
     )
@@ -156,7 +162,7 @@ def _requests(vp: VectorisedPolicy, n: int, seed: int) -> list[tuple[str, dict[s
         pl.col("segment").alias("customer.segment"),
         pl.col("grade").alias("customer.grade"),
         (pl.col("credit_limit") * pl.lit(0.1) + 100).cast(pl.Decimal(38, 2)).alias("arrears.amount"),
-        ((pl.int_range(pl.len()).hash(seed + 2) % 200)).cast(pl.Int64).alias("arrears.days_overdue"),
+        (pl.int_range(pl.len()).hash(seed + 2) % 200).cast(pl.Int64).alias("arrears.days_overdue"),
         pl.Series(_days(arrears.height, seed + 2)).alias("as_of"),
     )
     for payload, output in zip(
@@ -227,13 +233,21 @@ def fill(url: str, decisions: int, seed: int) -> None:
     decided = _requests(vp, decisions, seed)
     at = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
     # A refused request is not logged (the service answers it with a problem).
-    rows = [_row(k, p, o, a, at + dt.timedelta(milliseconds=i)) for i, (k, p, o) in enumerate(decided) if "error" not in o]
+    logged = [(k, p, o) for k, p, o in decided if "error" not in o]
+    orders = [d for d in logged if d[0] == "order"]
+    # Orders of customers the policy does not grade, or the short list of arrears, leave the count
+    # short: the same orders again (as re-submitted orders are) make it up.
+    logged += [orders[i % len(orders)] for i in range(max(0, decisions - len(logged)))]
+    rows = [_row(k, p, o, a, at + dt.timedelta(milliseconds=i)) for i, (k, p, o) in enumerate(logged)]
     generated = time.perf_counter() - started
     started = time.perf_counter()
     with engine.begin() as connection:
         for start in range(0, len(rows), 10_000):
             connection.execute(insert(tables.decisions), rows[start : start + 10_000])
-    print(f"filled: {len(rows):,} decisions decided in {generated:.1f} s, inserted in {time.perf_counter() - started:.1f} s")
+    print(
+        f"filled: {len(rows):,} decisions decided in {generated:.1f} s, "
+        f"inserted in {time.perf_counter() - started:.1f} s"
+    )
     engine.dispose()
 
 
@@ -279,10 +293,11 @@ def main() -> None:
         admin = create_engine(args.database_url)
         with admin.begin() as connection:
             connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        isolated = make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = isolated.render_as_string(hide_password=False)
         try:
-            fill(url.render_as_string(hide_password=False), args.decisions, args.seed)
-            run(url.render_as_string(hide_password=False), args.repeat, args.profile)
+            fill(url, args.decisions, args.seed)
+            run(url, args.repeat, args.profile)
         finally:
             with admin.begin() as connection:
                 connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')

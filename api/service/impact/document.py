@@ -55,7 +55,7 @@ def impact_document(report: ImpactReport) -> dict[str, Any]:
     """The documented JSON of an impact run (schema ``creditpolicy.impact/1``)."""
     request = report.request
     other = sum(int(v["decisions"]) for v in report.not_decided_by_from)
-    return _plain(
+    document: dict[str, Any] = _plain(
         {
             "schema": IMPACT_SCHEMA,
             "measured_at": report.measured_at,
@@ -81,6 +81,7 @@ def impact_document(report: ImpactReport) -> dict[str, Any]:
             "samples": [_sample(s) for s in report.samples],
         }
     )
+    return document
 
 
 # --- text -----------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ differs is a finding, with what differs (:func:`api.service.decisions.compare.co
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -190,7 +190,7 @@ def _vectorised(
     if kind == "assess":
         days = pl.Series("day", [dt.date.fromisoformat(p["as_of"]) for p in original], dtype=pl.Date())
     result_a = _evaluate(pair.vectorised_a, kind, frame, as_of, days)
-    outputs = pair.vectorised_a.outputs(kind, result_a)
+    outputs = pair.vectorised_a.outputs(kind, result_a, shared=True)  # read, or given fresh factor values
     if kind == "assess":
         outputs = [_as_sent(p, o) for p, o in zip(original, outputs, strict=True)]
     findings = []

@@ -37,7 +37,7 @@ from policy.validate import load_policy
 __all__ = ["MAX_SAMPLE", "MAX_TOP", "ImpactReport", "ImpactRequest", "Progress", "Sample", "measure_impact"]
 
 Progress = Callable[[int, int], None]  # (decisions done, decisions in all)
-PAGE_SIZE = 5_000
+PAGE_SIZE = 20_000  # rows of the log per read: ~60 MB of JSON text at most
 MAX_SAMPLE = 50
 MAX_TOP = 100
 
