@@ -58,7 +58,9 @@ def logged(engine: Engine) -> dict[str, Any]:
         a, _ = versions.publish(uow, shipped, "rules/standard.yaml", "author", cases_runner(None, "none"))
         versions.approve(uow, a.sha256, "approver", "reviewed")
         versions.activate(uow, a.sha256, "approver", "go live")
-        b, _ = versions.publish(uow, candidate_yaml(shipped), "rules/standard.yaml", "author", cases_runner(None, "none"))
+        b, _ = versions.publish(
+            uow, candidate_yaml(shipped), "rules/standard.yaml", "author", cases_runner(None, "none")
+        )
     ids: list[str] = []
     for n in range(12):
         body = order_input(amount=f"{1000 * (n + 1)}.00", customer_id=f"C-{n}", oldest_overdue_days=5 * n)
@@ -142,7 +144,9 @@ def test_transitions_counts_and_amounts_match_replaying_each_decision(engine: En
     assert held and all("order_rules.overdue_ordinary" in s["rules_fired_only_under_to"] for s in held)
     assert len(held) == min(2, expected_orders[("approve", "hold")])
     lines = [line.text for line in impact_lines(document)]
-    assert any(line.startswith(f"  order: {expected_orders[('approve', 'hold')]} approve → hold (CNY ") for line in lines)
+    assert any(
+        line.startswith(f"  order: {expected_orders[('approve', 'hold')]} approve → hold (CNY ") for line in lines
+    )
 
 
 def test_period_kind_and_other_versions(engine: Engine, logged: dict[str, Any]) -> None:
