@@ -47,12 +47,13 @@ def test_impact_refuses_bad_requests_with_problems(fresh_service: Service) -> No
     ):
         refused = fresh_service.post("/v1/impact", request, who="audit")
         assert refused.status_code == 422 and refused.json()["code"] == code, refused.text
-    for request in (
+    bad: tuple[dict[str, Any], ...] = (
         {"from": "2026.1", "to": "2026.1", "since": "2026-02-30"},
         {"from": "2026.1", "to": "2026.1", "kind": "loan"},
         {"from": "2026.1", "to": "2026.1", "sample": 51},
         {"from": "2026.1"},
-    ):
+    )
+    for request in bad:
         refused = fresh_service.post("/v1/impact", request, who="audit")
         assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
     assert fresh_service.post("/v1/impact", {"from": "2026.1", "to": "2026.1"}, who="decide").status_code == 403
