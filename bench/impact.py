@@ -287,6 +287,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", help="a PostgreSQL URL (a throwaway schema is made in it); SQLite otherwise")
     parser.add_argument("--profile", action="store_true", help="print where the first run spends its time")
+    parser.add_argument("--store", type=Path, help="a SQLite file to fill once and measure again on later runs")
     args = parser.parse_args()
     if args.database_url:
         schema = f"bench_impact_{secrets.token_hex(4)}"
@@ -302,6 +303,12 @@ def main() -> None:
             with admin.begin() as connection:
                 connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
             admin.dispose()
+        return
+    if args.store is not None:
+        url = f"sqlite:///{args.store}"
+        if not args.store.exists():
+            fill(url, args.decisions, args.seed)
+        run(url, args.repeat, args.profile)
         return
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'impact.db'}"

@@ -40,9 +40,10 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "read_cases",
                 "read_grades",
                 "replay",
+                "impact",
             },
         ),
-        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "read_metrics"}),
+        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "impact", "read_metrics"}),
         (
             "admin",
             {
