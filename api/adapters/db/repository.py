@@ -146,7 +146,7 @@ class DecisionRepository(Protocol):
         ...
 
     def scan(self, scan: LogScan, page_size: int) -> Iterator[list[LoggedInput]]:
-        """The decisions of ``scan`` in pages of at most ``page_size``, in decision_id order (keyset pages)."""
+        """The decisions of ``scan`` in pages of at most ``page_size``, in no particular order (one streamed read)."""
         ...
 
 

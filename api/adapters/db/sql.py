@@ -291,20 +291,18 @@ class SqlDecisionRepository:
         return [(kind, sha256, label, int(count)) for kind, sha256, label, count in self._c.execute(statement)]
 
     def scan(self, scan: LogScan, page_size: int) -> Iterator[list[LoggedInput]]:
+        # One query read as it streams (a server-side cursor on PostgreSQL; SQLite steps its cursor
+        # row by row): one pass over the log whatever its size, ``page_size`` rows in memory at a time.
         self.flush()
         c = t.decisions.c
         columns = (c.decision_id, c.kind, c.as_of, c.created_at, c.input_json, c.output_json)
-        base = select(*columns).where(*_scan_conditions(scan, by_version=True)).order_by(c.decision_id)
-        last: str | None = None
-        while True:
-            statement = base if last is None else base.where(c.decision_id > last)
-            page = [LoggedInput(*row) for row in self._c.execute(statement.limit(page_size))]
-            if not page:
-                return
-            yield page
-            if len(page) < page_size:
-                return
-            last = page[-1].decision_id
+        statement = select(*columns).where(*_scan_conditions(scan, by_version=True))
+        result = self._c.execution_options(stream_results=True, yield_per=page_size).execute(statement)
+        try:
+            for rows in result.partitions(page_size):
+                yield [LoggedInput(*row) for row in rows]
+        finally:
+            result.close()
 
 
 def _scan_conditions(scan: LogScan, *, by_version: bool) -> list[Any]:
