@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import os
 import pstats
 import secrets
 import statistics
@@ -254,11 +255,12 @@ def fill(url: str, decisions: int, seed: int) -> None:
 def run(url: str, repeat: int, profile: bool) -> None:
     engine = create_db_engine(url)
     times = []
+    cpu = []
     document: dict[str, Any] = {}
     for number in range(repeat):
         registry = PolicyRegistry()  # cold: each run compiles both versions, as a new process would
         profiler = cProfile.Profile() if profile and number == 0 else None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if profiler is not None:
             profiler.enable()
         with UnitOfWork(engine) as uow:
@@ -266,14 +268,16 @@ def run(url: str, repeat: int, profile: bool) -> None:
         if profiler is not None:
             profiler.disable()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         document = impact_document(report)
         if profiler is not None:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     engine.dispose()
     records = document["records"]
     print(
         f"impact over {records['decided_by_from']:,} decisions: median {statistics.median(times):.2f} s "
-        f"(runs {', '.join(f'{t:.2f}' for t in times)}); {records['reproduced']:,} reproduce, "
+        f"(runs {', '.join(f'{t:.2f}' for t in times)}; CPU median {statistics.median(cpu):.2f} s, load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); {records['reproduced']:,} reproduce, "
         f"{records['evaluated_per_decision']:,} evaluated per decision"
     )
     for kind, summary in document["kinds"].items():

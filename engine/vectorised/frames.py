@@ -434,7 +434,8 @@ def _assess_request(row: Mapping[str, Any], ratings: Iterable[str], as_of: dt.da
 def _flatten(prefix: str, data: Mapping[str, Any], out: dict[str, Any]) -> None:
     for key, item in data.items():
         path = f"{prefix}.{key}" if prefix else key
-        if isinstance(item, Mapping) and path not in ("credit_file.ratings",):
+        # A dict first: the Mapping check (an ABC) costs more than the rest of the walk.
+        if (type(item) is dict or isinstance(item, Mapping)) and path != "credit_file.ratings":
             _flatten(path, item, out)
         else:
             out[path] = item
@@ -466,12 +467,16 @@ def frame_of(kind: Kind, payloads: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         rows.append(row)
     schema: dict[str, pl.DataType] = {name: spec.dtype for name, spec in specs.items()}
     schema.update(extra)
-    columns: dict[str, list[Any]] = {}
+    # Rows put their values in place (a row holds a few of the columns), then each column is typed
+    # by one converter chosen once: comparing Polars types per value costs more than the rest.
+    columns: dict[str, list[Any]] = {name: [None] * len(rows) for name in schema}
+    for index, row in enumerate(rows):
+        for name, item in row.items():
+            columns[name][index] = item
     for name, dtype in schema.items():
-        # One converter per column, chosen once: comparing Polars types per value costs more than the rest.
         convert = _converter(dtype)
-        values = [row.get(name) for row in rows]
-        columns[name] = values if convert is None else [None if v is None else convert(v) for v in values]
+        if convert is not None:
+            columns[name] = [None if v is None else convert(v) for v in columns[name]]
     return pl.DataFrame(columns, schema=schema)
 
 

@@ -86,6 +86,8 @@ class OutputBuilder:
         """The output of each row of a result frame of ``kind`` (each a fresh object, like ``output()``;
         with ``shared``, the pieces rendered once per policy are shared between rows: for readers only)."""
         build: Callable[[Row], dict[str, Any]] = getattr(self, f"_{kind}")
+        if kind == "order":  # the columns an order's output reads: a row dict of the rest costs as much again
+            frame = frame.select(_ORDER_COLUMNS)
         for row in frame.iter_rows(named=True):
             if row["error"] is not None:
                 yield _error(row)
@@ -237,6 +239,21 @@ class OutputBuilder:
             "policy": self.policy,
         }
 
+
+_ORDER_COLUMNS = (
+    "error",
+    "error_message",
+    "order.id",
+    "customer.id",
+    "outcome",
+    "reasons",
+    "customer.grade",
+    "eligible",
+    "customer.limit",
+    "exposure_total",
+    "available_before",
+    "available_after",
+)
 
 _DERIVED = {
     "ratios.current_ratio": ("financials.current_assets", "financials.current_liabilities"),

@@ -88,8 +88,10 @@ class Evaluated:
 
 
 def _payload(row: LoggedInput) -> dict[str, Any]:
-    body = loads(row.input_json)
-    return {k: v for k, v in body.items() if k not in ENVELOPE_FIELDS}
+    body: dict[str, Any] = loads(row.input_json)
+    if any(name in body for name in ENVELOPE_FIELDS):
+        return {k: v for k, v in body.items() if k not in ENVELOPE_FIELDS}
+    return body
 
 
 def _framable(kind: str, payload: dict[str, Any]) -> bool:
