@@ -36,10 +36,12 @@ from engine.ir import CompiledPolicy
 from engine.vectorised import VectorisedPolicy, frame_of
 from engine.vectorised.frames import NUMBER, SPECS
 
-__all__ = ["Evaluated", "Finding", "Pair", "evaluate_page"]
+__all__ = ["RATELESS_KINDS", "Evaluated", "Finding", "Pair", "evaluate_page"]
 
 _MARK = ',"decision":'  # the last member of every logged response
 _MOST_DIFFERENCES = 20  # per finding: enough to see what went wrong
+# Kinds whose output holds no rate member (response.RATE_KEYS): nothing for canonical_rates to rewrite.
+RATELESS_KINDS = frozenset({"order"})
 # Credit-file numbers the frames hold at 4 decimals where the engine keeps the digits sent (0.97, 15).
 _AS_SENT = frozenset(name for name, spec in SPECS["assess"].items() if spec.dtype == NUMBER)
 
@@ -123,7 +125,7 @@ def _reproduces(kind: str, row: LoggedInput, output: dict[str, Any]) -> Finding 
     if "error" in output and len(output) == 1:
         refused = dict(output["error"])
         return Finding(row.decision_id, kind, row.as_of, (f"now refused: {refused['code']}",), refused)
-    ours = canonical_rates(output)
+    ours = output if kind in RATELESS_KINDS else canonical_rates(output)
     logged_text = row.output_json
     mark = logged_text.rfind(_MARK)
     if mark >= 0 and logged_text.endswith("}") and logged_text[mark + len(_MARK) : -1] == dumps(ours):
