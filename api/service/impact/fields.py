@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import polars as pl
 
-__all__ = ["COMPARED", "KEPT", "REFUSED", "SCHEMAS", "fields_of_frame", "fields_of_output", "empty_fields"]
+__all__ = ["COMPARED", "KEPT", "REFUSED", "SCHEMAS", "empty_fields", "fields_of_frame", "fields_of_output"]
 
 REFUSED: Final = "refused"
 MONEY: Final = pl.Decimal(38, 2)
@@ -120,9 +120,9 @@ def _side_exprs(kind: str, prefix: str) -> list[pl.Expr]:
     return exprs
 
 
-def fields_of_frame(kind: str, request: pl.DataFrame, result_a: pl.DataFrame, result_b: pl.DataFrame) -> pl.DataFrame:
-    """The fields of every row: subject from ``request`` (it has ``decision_id``, ``as_of``, ``created_at``)."""
-    subject = request.select(
+def fields_of_frame(kind: str, logged: pl.DataFrame, result_a: pl.DataFrame, result_b: pl.DataFrame) -> pl.DataFrame:
+    """The fields of every row: ``logged`` holds each row's ``decision_id``, ``__as_of`` and ``__created_at``."""
+    subject = logged.select(
         pl.col("decision_id"), pl.col("__as_of").alias("as_of"), pl.col("__created_at").alias("created_at")
     )
     return pl.concat(

@@ -21,7 +21,6 @@ from api.service.decisions.compare import IDENTITIES, TRACE_IDENTITIES, compare
 from api.service.decisions.envelope import ENVELOPE_FIELDS
 from api.service.decisions.response import canonical_rates
 from api.service.impact.evaluate import Finding, Pair, evaluate_page
-from api.service.impact.fields import empty_fields
 from api.service.impact.tally import sample_ids, tally_kind
 from api.service.jsontext import loads
 from api.service.registry import PolicyRegistry
@@ -202,7 +201,7 @@ def measure_impact(
             continue
         frame = pl.concat(tables[kind], how="vertical") if len(tables[kind]) > 1 else tables[kind][0]
         report.kinds[kind] = tally_kind(kind, frame, currency=currency, top=request.top)
-        for source, target, ids in sample_ids(frame if frame.height else empty_fields(kind), kind, request.sample):
+        for source, target, ids in sample_ids(frame, kind, request.sample):
             report.samples += [_explain(uow, pair, kind, (source, target), i) for i in ids]
     report.findings.sort(key=lambda f: (f.kind, f.as_of, f.decision_id))
     report.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
