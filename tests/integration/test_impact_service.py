@@ -22,6 +22,7 @@ from api.service.impact.review import review_document, review_version
 from api.service.keys import Caller
 from api.service.policy_cases import cases_runner
 from api.service.registry import PolicyRegistry
+from api.service.reports.impact import render_impact
 from engine.errors import InputError
 from tests.conftest import SHIPPED
 from tests.decision_factories import assess_input, order_input, strong_credit_file, weak_credit_file
@@ -147,6 +148,11 @@ def test_transitions_counts_and_amounts_match_replaying_each_decision(engine: En
     assert any(
         line.startswith(f"  order: {expected_orders[('approve', 'hold')]} approve → hold (CNY ") for line in lines
     )
+    # The page: self-contained (nothing fetched), the figures written as the document holds them.
+    page = render_impact(document)
+    assert page.startswith("<!DOCTYPE html>") and "src=" not in page and "<svg" in page
+    held = order["newly_held"]["amounts"]["CNY"]
+    assert f'data-summary="kinds.order.newly_held.amounts.CNY" data-format="money">¥ {Decimal(held):,.2f}<' in page
 
 
 def test_period_kind_and_other_versions(engine: Engine, logged: dict[str, Any]) -> None:

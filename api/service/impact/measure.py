@@ -80,6 +80,7 @@ class Side:
             "sha256": self.sha256,
             "status": self.status,
             "source": self.source,
+            "currency": self.compiled.meta.currency,
         }
 
 

@@ -11,6 +11,7 @@ document is a :class:`~api.service.reports.html.Datum` carrying its path in the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from api.service.reports.html import (
@@ -21,6 +22,7 @@ from api.service.reports.html import (
     Series,
     chart_grid,
     facts_table,
+    format_money,
     grouped_bar_chart,
     json_path,
     page,
@@ -33,10 +35,19 @@ __all__ = ["render_impact"]
 
 _FINDINGS_SHOWN = 500  # beyond, the JSON document holds them all
 _COLOUR = "#3b6ea8"
+# Hashes and ids are long words: they wrap inside their cell instead of widening the page.
+_STYLE = """
+table.data { table-layout: fixed; }
+table.data td, table.data th { overflow-wrap: anywhere; }
+"""
 
 
 def _d(value: object, *path: str | int, format: str = "text") -> Datum:
     return Datum("" if value is None else str(value), json_path(*path), format)  # type: ignore[arg-type]
+
+
+def _money(value: str, currency: str, *path: str | int, signed: bool = False) -> Datum:
+    return Datum(format_money(Decimal(value), currency, signed=signed), json_path(*path), "money")
 
 
 def _count(value: int, *path: str | int) -> Datum:
@@ -48,13 +59,13 @@ def _amounts(amounts: Mapping[str, str], *path: str | int) -> list[Content]:
     for currency, amount in amounts.items():
         if parts:
             parts.append(", ")
-        parts += [f"{currency} ", Datum(amount, json_path(*path, currency), "money")]
+        parts.append(_money(amount, currency, *path, currency))
     return parts
 
 
 def _versions(document: Mapping[str, Any]) -> Markup:
     rows: list[list[Content]] = []
-    for name in ("policy_id", "version", "sha256", "status", "source"):
+    for name in ("policy_id", "version", "sha256", "status", "source", "currency"):
         rows.append([name, _d(document["from"][name], "from", name), _d(document["to"][name], "to", name)])
     return table([Column("What"), Column("A: decided"), Column("B: candidate")], rows)
 
@@ -116,7 +127,7 @@ def _transitions(kind: str, summary: Mapping[str, Any]) -> list[Content]:
     return [chart_grid(chart), listing]
 
 
-def _orders(summary: Mapping[str, Any]) -> list[Content]:
+def _orders(summary: Mapping[str, Any], currency: str) -> list[Content]:
     parts: list[Content] = []
     for name, title in (("newly_held", "Orders newly held"), ("released", "Orders released")):
         part = summary[name]
@@ -125,7 +136,7 @@ def _orders(summary: Mapping[str, Any]) -> list[Content]:
                 _d(o["order_id"], "kinds", "order", name, "largest", i, "order_id"),
                 _d(o["customer_id"], "kinds", "order", name, "largest", i, "customer_id"),
                 _d(o["as_of"], "kinds", "order", name, "largest", i, "as_of"),
-                [f"{o['currency']} ", _d(o["amount"], "kinds", "order", name, "largest", i, "amount", format="money")],
+                _money(o["amount"], o["currency"], "kinds", "order", name, "largest", i, "amount"),
                 f"{o['from']} → {o['to']}",
             ]
             for i, o in enumerate(part["largest"])
@@ -149,7 +160,7 @@ def _orders(summary: Mapping[str, Any]) -> list[Content]:
     return parts
 
 
-def _customers(summary: Mapping[str, Any]) -> list[Content]:
+def _customers(summary: Mapping[str, Any], currency: str) -> list[Content]:
     total = summary["total_limits"]
     base = ("kinds", "assess")
     facts: list[tuple[Content, Content]] = [
@@ -157,10 +168,10 @@ def _customers(summary: Mapping[str, Any]) -> list[Content]:
         ("Change grade", _count(summary["change_grade"], *base, "change_grade")),
         ("Lose eligibility", _count(summary["lose_eligibility"], *base, "lose_eligibility")),
         ("Gain eligibility", _count(summary["gain_eligibility"], *base, "gain_eligibility")),
-        ("Total limits under A", _d(total["from"], *base, "total_limits", "from", format="money")),
-        ("Total limits under B", _d(total["to"], *base, "total_limits", "to", format="money")),
-        ("Change", _d(total["change"], *base, "total_limits", "change", format="money")),
-        ("Change %", _d(total["percent"], *base, "total_limits", "percent", format="percent")),
+        ("Total limits under A", _money(total["from"], currency, *base, "total_limits", "from")),
+        ("Total limits under B", _money(total["to"], currency, *base, "total_limits", "to")),
+        ("Change", _money(total["change"], currency, *base, "total_limits", "change", signed=True)),
+        ("Change %", _d(total["percent"], *base, "total_limits", "percent")),
     ]
     matrix: list[list[Content]] = [
         [f"{m['from']} → {m['to']}", _count(m["customers"], *base, "grade_matrix", i, "customers")]
@@ -170,9 +181,9 @@ def _customers(summary: Mapping[str, Any]) -> list[Content]:
         [
             _d(c["customer_id"], *base, "largest_limit_changes", i, "customer_id"),
             f"{c['grade_from']} → {c['grade_to']}",
-            _d(c["limit_from"], *base, "largest_limit_changes", i, "limit_from", format="money"),
-            _d(c["limit_to"], *base, "largest_limit_changes", i, "limit_to", format="money"),
-            _d(c["change"], *base, "largest_limit_changes", i, "change", format="money"),
+            _money(c["limit_from"], currency, *base, "largest_limit_changes", i, "limit_from"),
+            _money(c["limit_to"], currency, *base, "largest_limit_changes", i, "limit_to"),
+            _money(c["change"], currency, *base, "largest_limit_changes", i, "change", signed=True),
         ]
         for i, c in enumerate(summary["largest_limit_changes"])
     ]
@@ -193,7 +204,7 @@ def _customers(summary: Mapping[str, Any]) -> list[Content]:
     ]
 
 
-def _settlements(summary: Mapping[str, Any]) -> list[Content]:
+def _settlements(summary: Mapping[str, Any], currency: str) -> list[Content]:
     rates: list[list[Content]] = [
         [f"{r['from']} → {r['to']}", _count(r["count"], "kinds", "settlement", "discount_rate_changes", i, "count")]
         for i, r in enumerate(summary["discount_rate_changes"])
@@ -201,8 +212,8 @@ def _settlements(summary: Mapping[str, Any]) -> list[Content]:
     totals: list[list[Content]] = [
         [
             name.replace("_", " "),
-            _d(t["from"], "kinds", "settlement", "totals", name, "from", format="money"),
-            _d(t["to"], "kinds", "settlement", "totals", name, "to", format="money"),
+            _money(t["from"], currency, "kinds", "settlement", "totals", name, "from"),
+            _money(t["to"], currency, "kinds", "settlement", "totals", name, "to"),
         ]
         for name, t in summary["totals"].items()
     ]
@@ -212,7 +223,7 @@ def _settlements(summary: Mapping[str, Any]) -> list[Content]:
     ]
 
 
-def _collections(summary: Mapping[str, Any]) -> list[Content]:
+def _collections(summary: Mapping[str, Any], currency: str) -> list[Content]:
     rows: list[list[Content]] = [
         [f"{action} now due", _count(n, "kinds", "collection", "actions_now_due", action)]
         for action, n in summary["actions_now_due"].items()
@@ -279,7 +290,8 @@ def render_impact(document: Mapping[str, Any]) -> str:
             _count(summary["changed"], "kinds", kind, "changed"),
             " change.",
         ]
-        body.append(section(kind, *_transitions(kind, summary), *_EXTRAS[kind](summary), section_id=kind, intro=lead))
+        extras = _EXTRAS[kind](summary, a["currency"])
+        body.append(section(kind, *_transitions(kind, summary), *extras, section_id=kind, intro=lead))
     body.append(
         section(
             "Samples",
@@ -290,4 +302,4 @@ def render_impact(document: Mapping[str, Any]) -> str:
         )
     )
     body.append(tag("footer", ["Built from the impact's JSON document (", _d(document["schema"], "schema"), ")."]))
-    return page(title=title, body=body)
+    return page(title=title, body=body, style=_STYLE)
