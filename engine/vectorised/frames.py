@@ -458,12 +458,13 @@ def frame_of(kind: Kind, payloads: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
             name = _column_name(kind, path, item, row)
             if name is None:
                 continue
-            if name not in specs and not name.startswith(RATING_PREFIX):
-                raise FrameError(f"{path} has no column in the {kind} frame contract")
-            if name.startswith(RATING_PREFIX):
+            if name not in specs:
+                if not name.startswith(RATING_PREFIX):
+                    raise FrameError(f"{path} has no column in the {kind} frame contract")
                 extra[name] = pl.String()
             row[name] = item
-        extra |= {name: pl.String() for name in row if name.startswith(RATING_PREFIX)}
+        if kind == "assess":  # the ratings of a credit file, put in the row by _column_name
+            extra |= {name: pl.String() for name in row if name.startswith(RATING_PREFIX)}
         rows.append(row)
     schema: dict[str, pl.DataType] = {name: spec.dtype for name, spec in specs.items()}
     schema.update(extra)
