@@ -8,10 +8,11 @@ prints figures, asserts nothing. In one run:
    grade boundaries, limits and an order rule, then with ``--decisions`` logged decisions:
    generated inputs (``engine.portfolio.generate``: customers, their orders, invoices, arrears)
    actually decided under A on the vectorised path, logged as the service logs them (canonical
-   input, the response with the decision as its last member), by bulk insert; the mix is 70 %
-   orders, 10 % each of assessments, settlements and collection steps, over 90 days;
-2. runs ``measure_impact(A → B)`` on it ``--repeat`` times and prints the median, and where the
-   time goes in one run (reading the log, parsing, evaluating, comparing).
+   input, the response with the decision as its last member), by bulk insert: 10 % each of
+   assessments and settlements, 3 % collection steps and the rest orders, over 90 days;
+2. runs ``measure_impact(A → B)`` on it ``--repeat`` times and prints the median wall and CPU
+   times (and the load average: the machine may be shared); ``--profile`` prints where the first
+   run spends its time; ``--store FILE`` keeps a SQLite store to measure again without refilling.
 """
 
 from __future__ import annotations
