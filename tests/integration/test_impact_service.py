@@ -170,22 +170,30 @@ def test_period_kind_and_other_versions(engine: Engine, logged: dict[str, Any]) 
 
 
 def test_a_tampered_record_does_not_reproduce_and_is_left_out(engine: Engine, logged: dict[str, Any]) -> None:
-    tampered = logged["ids"][0]
+    tampered, unreadable, impossible = logged["ids"][:3]
     with engine.begin() as connection:
         stored = connection.execute(
             text("SELECT output_json FROM decisions WHERE decision_id = :id"), {"id": tampered}
         ).scalar_one()
         forged = stored.replace('"available_after":"', '"available_after":"9')
         assert forged != stored
-        connection.execute(
-            text("UPDATE decisions SET output_json = :o WHERE decision_id = :id"), {"o": forged, "id": tampered}
+        edits = (
+            ("output_json", forged, tampered),
+            ("input_json", "not JSON", unreadable),
+            ("input_json", '{"order": {"amount": "abc"}}', impossible),
         )
+        for column, value, decision_id in edits:
+            connection.execute(
+                text(f"UPDATE decisions SET {column} = :v WHERE decision_id = :id"), {"v": value, "id": decision_id}
+            )
     document = _measure(engine, from_ref="2026.1", to_ref="2026.1")
-    [finding] = document["determinism"]["findings"]
-    assert finding["decision_id"] == tampered and finding["kind"] == "order"
-    assert any(d.startswith("available_after: 9") for d in finding["differences"])
-    assert document["records"]["not_reproduced"] == 1
-    assert document["kinds"]["order"]["compared"] == 12
+    findings = {f["decision_id"]: f for f in document["determinism"]["findings"]}
+    assert set(findings) == {tampered, unreadable, impossible}
+    assert any(d.startswith("available_after: 9") for d in findings[tampered]["differences"])
+    assert findings[unreadable]["differences"] == ["the logged input is not a JSON object"]
+    assert findings[impossible]["refused"]["code"] == "invalid_request"
+    assert document["records"]["not_reproduced"] == 3 and document["determinism"]["verdict"] == "not_reproduced"
+    assert document["kinds"]["order"]["compared"] == 10
 
 
 def test_impact_of_a_version_on_itself_changes_nothing(engine: Engine, logged: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from api.adapters.db.records import LoggedInput
+from api.errors import MalformedBody
 from api.service.decisions.compare import IDENTITIES, compare
 from api.service.decisions.envelope import ENVELOPE_FIELDS
 from api.service.decisions.response import canonical_rates
@@ -89,11 +90,26 @@ class Evaluated:
     per_decision: int = 0
 
 
-def _payload(row: LoggedInput) -> dict[str, Any]:
-    body: dict[str, Any] = loads(row.input_json)
+def _payload(row: LoggedInput) -> dict[str, Any] | None:
+    """The engine input of a logged decision; None when the logged text is no JSON object (an edited log)."""
+    try:
+        body = loads(row.input_json)
+    except MalformedBody:
+        return None
+    if not isinstance(body, dict):
+        return None
     if any(name in body for name in ENVELOPE_FIELDS):
         return {k: v for k, v in body.items() if k not in ENVELOPE_FIELDS}
     return body
+
+
+def _logged_decision(row: LoggedInput) -> Any:
+    """The ``decision`` member of a logged response (None when the logged text is not a response)."""
+    try:
+        response = loads(row.output_json)
+    except MalformedBody:
+        return None
+    return response.get("decision") if isinstance(response, dict) else None
 
 
 def _framable(kind: str, payload: dict[str, Any]) -> bool:
@@ -130,7 +146,7 @@ def _reproduces(kind: str, row: LoggedInput, output: dict[str, Any]) -> Finding 
     mark = logged_text.rfind(_MARK)
     if mark >= 0 and logged_text.endswith("}") and logged_text[mark + len(_MARK) : -1] == dumps(ours):
         return None
-    logged = canonical_rates(loads(logged_text).get("decision"))
+    logged = canonical_rates(_logged_decision(row))
     if canonical(logged) == canonical(ours):
         return None
     found = compare(logged, ours, IDENTITIES[kind], other_version=False)
@@ -188,7 +204,9 @@ def _vectorised(
         payloads = [{k: v for k, v in p.items() if k != "as_of"} for p in payloads]
     try:
         frame = frame_of(kind, payloads)  # type: ignore[arg-type]
-    except FrameError:  # an input of a shape the frames do not hold after all: decide these one by one
+    except (FrameError, ArithmeticError, ValueError, TypeError, pl.exceptions.PolarsError):
+        # An input the frames cannot hold after all (a shape, or a value no request would carry: an edited
+        # log): these are decided one by one, where the engine says what it makes of each.
         return _one_by_one(kind, rows, original, pair)
     days = None
     if kind == "assess":
@@ -227,9 +245,16 @@ def _vectorised(
 
 def evaluate_page(kind: str, rows: Sequence[LoggedInput], pair: Pair) -> Evaluated:
     """The logged decisions ``rows`` (all of ``kind``) evaluated under both versions."""
-    payloads = [_payload(row) for row in rows]
+    read = [(row, _payload(row)) for row in rows]
+    unreadable = [
+        Finding(row.decision_id, kind, row.as_of, ("the logged input is not a JSON object",))
+        for row, payload in read
+        if payload is None
+    ]
+    rows = [row for row, payload in read if payload is not None]
+    payloads = [payload for _, payload in read if payload is not None]
     framable = [_framable(kind, p) for p in payloads]
-    parts: list[Evaluated] = []
+    parts: list[Evaluated] = [Evaluated(empty_fields(kind), unreadable)] if unreadable else []
     single = [i for i, ok in enumerate(framable) if not ok]
     if single:
         parts.append(_one_by_one(kind, [rows[i] for i in single], [payloads[i] for i in single], pair))
