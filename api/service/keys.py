@@ -55,6 +55,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_log": frozenset({"approve", "audit", "admin"}),  # the decision log
     "read_grades": frozenset({"approve", "audit", "admin"}),  # grade history, reviews due
     "replay": frozenset({"approve", "audit"}),  # re-evaluate a logged decision (writes nothing)
+    # Re-run the logged decisions under another version (drafts too; writes nothing): auditors, and
+    # approvers, who read a draft's impact before approving it.
+    "impact": frozenset({"approve", "audit"}),
     # Analysts: run a policy (drafts too) without deciding anything for real: simulation jobs and
     # dry-run batches log nothing and open no case, so the role changes no credit decision.
     "simulate": frozenset({"simulate"}),

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
@@ -434,7 +434,8 @@ def _assess_request(row: Mapping[str, Any], ratings: Iterable[str], as_of: dt.da
 def _flatten(prefix: str, data: Mapping[str, Any], out: dict[str, Any]) -> None:
     for key, item in data.items():
         path = f"{prefix}.{key}" if prefix else key
-        if isinstance(item, Mapping) and path not in ("credit_file.ratings",):
+        # A dict first: the Mapping check (an ABC) costs more than the rest of the walk.
+        if (type(item) is dict or isinstance(item, Mapping)) and path != "credit_file.ratings":
             _flatten(path, item, out)
         else:
             out[path] = item
@@ -457,19 +458,26 @@ def frame_of(kind: Kind, payloads: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
             name = _column_name(kind, path, item, row)
             if name is None:
                 continue
-            if name not in specs and not name.startswith(RATING_PREFIX):
-                raise FrameError(f"{path} has no column in the {kind} frame contract")
-            if name.startswith(RATING_PREFIX):
+            if name not in specs:
+                if not name.startswith(RATING_PREFIX):
+                    raise FrameError(f"{path} has no column in the {kind} frame contract")
                 extra[name] = pl.String()
             row[name] = item
-        extra |= {name: pl.String() for name in row if name.startswith(RATING_PREFIX)}
+        if kind == "assess":  # the ratings of a credit file, put in the row by _column_name
+            extra |= {name: pl.String() for name in row if name.startswith(RATING_PREFIX)}
         rows.append(row)
     schema: dict[str, pl.DataType] = {name: spec.dtype for name, spec in specs.items()}
     schema.update(extra)
-    columns: dict[str, list[Any]] = {name: [] for name in schema}
-    for row in rows:
-        for name in schema:
-            columns[name].append(_typed(schema[name], row.get(name)))
+    # Rows put their values in place (a row holds a few of the columns), then each column is typed
+    # by one converter chosen once: comparing Polars types per value costs more than the rest.
+    columns: dict[str, list[Any]] = {name: [None] * len(rows) for name in schema}
+    for index, row in enumerate(rows):
+        for name, item in row.items():
+            columns[name][index] = item
+    for name, dtype in schema.items():
+        convert = _converter(dtype)
+        if convert is not None:
+            columns[name] = [None if v is None else convert(v) for v in columns[name]]
     return pl.DataFrame(columns, schema=schema)
 
 
@@ -497,17 +505,23 @@ def _column_name(kind: Kind, path: str, item: Any, row: dict[str, Any]) -> str |
     return path
 
 
-def _typed(dtype: pl.DataType, item: Any) -> Any:
-    """A JSON-like request value as the column type expects it (decimal text → Decimal, ISO text → date)."""
-    if item is None:
-        return None
+def _converter(dtype: pl.DataType) -> Callable[[Any], Any] | None:
+    """How a present value of a column of ``dtype`` is typed (None: kept as it is)."""
     if isinstance(dtype, pl.Decimal):
-        return Decimal(str(item))
-    if dtype == pl.Date and isinstance(item, str):
-        return dt.date.fromisoformat(item)
+        return _decimal
+    if dtype == pl.Date:
+        return _date
     if dtype == STEPS_TAKEN_DTYPE:
-        return [{"step": s.get("step"), "on": _date(s.get("on"))} for s in item]
-    return item
+        return _steps
+    return None
+
+
+def _decimal(item: Any) -> Decimal:
+    return Decimal(str(item))
+
+
+def _steps(item: Any) -> list[dict[str, Any]]:
+    return [{"step": s.get("step"), "on": _date(s.get("on"))} for s in item]
 
 
 def _date(item: Any) -> Any:

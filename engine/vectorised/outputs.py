@@ -82,11 +82,17 @@ class OutputBuilder:
             rendered = self._rendered_terms[terms] = terms_out(terms).model_dump(mode="json")
         return rendered
 
-    def rows(self, kind: str, frame: pl.DataFrame) -> Iterator[dict[str, Any]]:
-        """The output of each row of a result frame of ``kind`` (each a fresh object, like ``output()``)."""
+    def rows(self, kind: str, frame: pl.DataFrame, *, shared: bool = False) -> Iterator[dict[str, Any]]:
+        """The output of each row of a result frame of ``kind`` (each a fresh object, like ``output()``;
+        with ``shared``, the pieces rendered once per policy are shared between rows: for readers only)."""
         build: Callable[[Row], dict[str, Any]] = getattr(self, f"_{kind}")
+        if kind == "order":  # the columns an order's output reads: a row dict of the rest costs as much again
+            frame = frame.select(_ORDER_COLUMNS)
         for row in frame.iter_rows(named=True):
-            yield _error(row) if row["error"] is not None else _fresh(build(row))
+            if row["error"] is not None:
+                yield _error(row)
+            else:
+                yield build(row) if shared else _fresh(build(row))
 
     # --- assess -----------------------------------------------------------------------------
     def _assess(self, row: Row) -> dict[str, Any]:
@@ -233,6 +239,21 @@ class OutputBuilder:
             "policy": self.policy,
         }
 
+
+_ORDER_COLUMNS = (
+    "error",
+    "error_message",
+    "order.id",
+    "customer.id",
+    "outcome",
+    "reasons",
+    "customer.grade",
+    "eligible",
+    "customer.limit",
+    "exposure_total",
+    "available_before",
+    "available_after",
+)
 
 _DERIVED = {
     "ratios.current_ratio": ("financials.current_assets", "financials.current_liabilities"),

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from api.adapters.db.records import DecisionRecord
-from api.adapters.db.repository import DecisionQuery, DecisionRepository
+from api.adapters.db.records import DecisionRecord, LoggedInput
+from api.adapters.db.repository import DecisionQuery, DecisionRepository, LogScan
 from api.adapters.db.unit_of_work import UnitOfWork
 from api.service.decisions.response import RATE_KEYS
 from tests.e2e.conftest import Service, unique
@@ -323,6 +323,12 @@ class BlindOnce:
 
     def query(self, query: DecisionQuery) -> list[DecisionRecord]:
         return self._log.query(query)
+
+    def count_by_version(self, scan: LogScan) -> list[tuple[str, str, str, int]]:
+        return self._log.count_by_version(scan)
+
+    def scan(self, scan: LogScan, page_size: int) -> Iterator[list[LoggedInput]]:
+        return self._log.scan(scan, page_size)
 
 
 def test_a_concurrent_request_with_the_same_id_gets_the_stored_response(service: Service) -> None:

@@ -26,6 +26,8 @@ EXPECTED: dict[tuple[str, str], str | None] = {
     ("GET", "/v1/decisions"): "read_log",
     ("GET", "/v1/decisions/{decision_id}"): "read_log",
     ("POST", "/v1/decisions/{decision_id}/replay"): "replay",
+    ("POST", "/v1/impact"): "impact",
+    ("GET", "/v1/policies/versions/{ref}/review"): "impact",
     ("POST", "/v1/policies"): "publish",
     ("GET", "/v1/policies/diff"): "read_versions",
     ("GET", "/v1/policies/versions/{ref}"): "read_versions",

@@ -17,6 +17,7 @@ from api.adapters.db.records import (
     DecisionRecord,
     GradeRecord,
     LifecycleEventRecord,
+    LoggedInput,
     NewGrade,
     NewVersion,
     ShadowRecord,
@@ -24,7 +25,7 @@ from api.adapters.db.records import (
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from api.adapters.db.repository import DecisionQuery, ShadowQuery
+from api.adapters.db.repository import DecisionQuery, LogScan, ShadowQuery
 from api.adapters.db.unit_of_work import AbstractUnitOfWork, Clock, utc_now
 from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
@@ -189,6 +190,34 @@ class _Decisions:
         if query.newest_first:
             found.reverse()
         return found[: query.limit]
+
+    def _scanned(self, scan: LogScan, *, by_version: bool) -> list[DecisionRecord]:
+        return sorted(
+            (
+                d
+                for d in self._db.decisions.values()
+                if scan.kind in (None, d.kind)
+                and (scan.as_of_from is None or d.as_of >= scan.as_of_from)
+                and (scan.as_of_to is None or d.as_of <= scan.as_of_to)
+                and (not by_version or scan.policy_sha256 in (None, d.policy_sha256))
+            ),
+            key=lambda d: d.decision_id,
+        )
+
+    def count_by_version(self, scan: LogScan) -> list[tuple[str, str, str, int]]:
+        counts: dict[tuple[str, str, str], int] = {}
+        for d in self._scanned(scan, by_version=False):
+            key = (d.kind, d.policy_sha256, d.policy_label)
+            counts[key] = counts.get(key, 0) + 1
+        return [(*key, count) for key, count in sorted(counts.items())]
+
+    def scan(self, scan: LogScan, page_size: int) -> Iterator[list[LoggedInput]]:
+        found = self._scanned(scan, by_version=True)
+        for start in range(0, len(found), page_size):
+            yield [
+                LoggedInput(d.decision_id, d.kind, d.as_of, d.created_at, d.input_json, d.output_json)
+                for d in found[start : start + page_size]
+            ]
 
 
 class _Cases:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 __all__ = [
     "ApiKeyRecord",
@@ -14,6 +15,7 @@ __all__ = [
     "DecisionRecord",
     "GradeRecord",
     "LifecycleEventRecord",
+    "LoggedInput",
     "NewGrade",
     "NewVersion",
     "ShadowRecord",
@@ -120,6 +122,17 @@ class DecisionRecord:
     input_json: str
     output_json: str
     trace_json: str | None
+
+
+class LoggedInput(NamedTuple):
+    """The part of a logged decision an impact run reads (a tuple: 100,000 of them are read per run)."""
+
+    decision_id: str
+    kind: str
+    as_of: dt.date
+    created_at: dt.datetime
+    input_json: str
+    output_json: str
 
 
 @dataclass(frozen=True)

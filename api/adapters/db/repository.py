@@ -22,6 +22,7 @@ from api.adapters.db.records import (
     DecisionRecord,
     GradeRecord,
     LifecycleEventRecord,
+    LoggedInput,
     NewGrade,
     NewVersion,
     ShadowRecord,
@@ -37,6 +38,7 @@ __all__ = [
     "CustomerRepository",
     "DecisionQuery",
     "DecisionRepository",
+    "LogScan",
     "EventRepository",
     "GradeHistoryRepository",
     "KeyRepository",
@@ -122,6 +124,17 @@ class DecisionQuery:
     newest_first: bool = True
 
 
+@dataclass(frozen=True)
+class LogScan:
+    """The logged decisions an impact run reads: about days ``as_of_from`` .. ``as_of_to`` (both inclusive,
+    None: open), of one kind or all, decided by one version or any."""
+
+    kind: str | None = None
+    as_of_from: dt.date | None = None
+    as_of_to: dt.date | None = None
+    policy_sha256: str | None = None
+
+
 class DecisionRepository(Protocol):
     """The append-only decision log."""
 
@@ -132,6 +145,14 @@ class DecisionRepository(Protocol):
     def get_by_request_id(self, request_id: str) -> DecisionRecord | None: ...
 
     def query(self, query: DecisionQuery) -> list[DecisionRecord]: ...
+
+    def count_by_version(self, scan: LogScan) -> list[tuple[str, str, str, int]]:
+        """How many decisions of ``scan`` each (kind, policy_sha256, policy_label) made (``policy_sha256`` ignored)."""
+        ...
+
+    def scan(self, scan: LogScan, page_size: int) -> Iterator[list[LoggedInput]]:
+        """The decisions of ``scan`` in pages of at most ``page_size``, in no particular order (one streamed read)."""
+        ...
 
 
 class CaseRepository(Protocol):

@@ -10,7 +10,21 @@ from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +37,7 @@ from api.adapters.db.records import (
     DecisionRecord,
     GradeRecord,
     LifecycleEventRecord,
+    LoggedInput,
     NewGrade,
     NewVersion,
     ShadowRecord,
@@ -30,7 +45,7 @@ from api.adapters.db.records import (
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from api.adapters.db.repository import DecisionQuery, ShadowQuery
+from api.adapters.db.repository import DecisionQuery, LogScan, ShadowQuery
 from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
 __all__ = [
@@ -267,6 +282,45 @@ class SqlDecisionRepository:
     def query(self, query: DecisionQuery) -> list[DecisionRecord]:
         self.flush()
         return [_decision(r) for r in self._c.execute(log_statement(query))]
+
+    def count_by_version(self, scan: LogScan) -> list[tuple[str, str, str, int]]:
+        self.flush()
+        c = t.decisions.c
+        statement = (
+            select(c.kind, c.policy_sha256, c.policy_label, func.count())
+            .where(*_scan_conditions(scan, by_version=False))
+            .group_by(c.kind, c.policy_sha256, c.policy_label)
+            .order_by(c.kind, c.policy_sha256, c.policy_label)
+        )
+        return [(kind, sha256, label, int(count)) for kind, sha256, label, count in self._c.execute(statement)]
+
+    def scan(self, scan: LogScan, page_size: int) -> Iterator[list[LoggedInput]]:
+        # One query read as it streams (a server-side cursor on PostgreSQL; SQLite steps its cursor
+        # row by row): one pass over the log whatever its size, ``page_size`` rows in memory at a time.
+        self.flush()
+        c = t.decisions.c
+        columns = (c.decision_id, c.kind, c.as_of, c.created_at, c.input_json, c.output_json)
+        statement = select(*columns).where(*_scan_conditions(scan, by_version=True))
+        result = self._c.execution_options(stream_results=True, yield_per=page_size).execute(statement)
+        try:
+            for rows in result.partitions(page_size):
+                yield [LoggedInput(*row) for row in rows]
+        finally:
+            result.close()
+
+
+def _scan_conditions(scan: LogScan, *, by_version: bool) -> list[Any]:
+    c = t.decisions.c
+    conditions: list[Any] = []
+    if scan.kind is not None:
+        conditions.append(c.kind == scan.kind)
+    if scan.as_of_from is not None:
+        conditions.append(c.as_of >= scan.as_of_from)
+    if scan.as_of_to is not None:
+        conditions.append(c.as_of <= scan.as_of_to)
+    if by_version and scan.policy_sha256 is not None:
+        conditions.append(c.policy_sha256 == scan.policy_sha256)
+    return conditions
 
 
 def log_statement(query: DecisionQuery) -> Select[Any]:

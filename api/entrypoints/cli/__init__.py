@@ -9,6 +9,7 @@ from api.entrypoints.cli import (
     case_commands,
     db_commands,
     engine_commands,
+    impact_commands,
     key_commands,
     log_commands,
     policy_commands,
@@ -43,5 +44,6 @@ for module in (
     portfolio_commands,
     simulation_commands,
     shadow_commands,
+    impact_commands,
 ):
     module.register(app)

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from api.entrypoints.cli.db_commands import KeyOption, api_key, err, out, refuse, unit_of_work
+from api.entrypoints.cli.impact_commands import print_review
 from api.entrypoints.cli.output import FormatOption, ListingFormat, print_listing
 from api.errors import InvalidRequest
 from api.service import keys, policy_cases, versions
@@ -48,7 +49,13 @@ def approve_command(
     reason: str = typer.Option(..., "--reason", help="Why it may go live."),
     key: KeyOption = None,
 ) -> None:
-    """Approve a draft version (role approve; four eyes: not the key that published it, nor its author)."""
+    """Approve a draft version (role approve; four eyes: not the key that published it, nor its author).
+
+    Its review comes first: the diff against the active version and the impact over the decisions of the
+    last 90 days (`creditpolicy review`), so nobody approves blind."""
+    with unit_of_work() as uow:
+        keys.act_as(uow, api_key(key), "approve")  # a key that may not approve reads nothing
+    print_review(ref)
     with unit_of_work() as uow:
         caller = keys.act_as(uow, api_key(key), "approve")
         record = versions.approve(uow, ref, caller.name, reason)

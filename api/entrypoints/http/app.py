@@ -30,7 +30,7 @@ from api.entrypoints.http.deps import KeyCache
 from api.entrypoints.http.headers import SecurityHeaders
 from api.entrypoints.http.metrics import Metrics
 from api.entrypoints.http.problems import BodyLimit, document_problems, install_problem_handlers
-from api.entrypoints.http.routes import cases, customers, decisions, health, keys, shadow, versions, webhooks
+from api.entrypoints.http.routes import cases, customers, decisions, health, impact, keys, shadow, versions, webhooks
 from api.entrypoints.http.schemas.decisions import document_decision_bodies
 from api.entrypoints.http.schemas.versions import PublishRequest
 from api.service.changes import KEYS, VERSIONS, CacheInvalidation
@@ -173,6 +173,6 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.include_router(decisions.decision_router)
-    for module in (decisions, versions, shadow, cases, customers, webhooks, keys, health):
+    for module in (decisions, impact, versions, shadow, cases, customers, webhooks, keys, health):
         app.include_router(module.router)
     return app

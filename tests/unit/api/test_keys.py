@@ -43,9 +43,22 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "replay",
                 "name_challenger",
                 "read_shadow",
+                "impact",
             },
         ),
-        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "read_metrics", "read_shadow"}),
+        (
+            "audit",
+            {
+                "read_versions",
+                "read_log",
+                "read_cases",
+                "read_grades",
+                "replay",
+                "impact",
+                "read_metrics",
+                "read_shadow",
+            },
+        ),
         (
             "admin",
             {
