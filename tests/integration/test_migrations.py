@@ -30,11 +30,14 @@ TABLES = {
     "grade_history",
     "customers",
     "change_counters",
+    "jobs",
+    "job_inputs",
+    "job_artifacts",
 }
 
 
 def test_migrations_apply_and_match_the_tables_module(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 
 from api.adapters.db.changes import SqlChangeRepository
 from api.adapters.db.engine import READ_ONLY_OPTION
+from api.adapters.db.jobs import SqlJobRepository
 from api.adapters.db.repository import (
     CaseRepository,
     ChangeRepository,
@@ -19,6 +20,7 @@ from api.adapters.db.repository import (
     DecisionRepository,
     EventRepository,
     GradeHistoryRepository,
+    JobRepository,
     KeyRepository,
     VersionRepository,
     WebhookRepository,
@@ -56,6 +58,7 @@ class AbstractUnitOfWork(abc.ABC):
     grades: GradeHistoryRepository
     customers: CustomerRepository
     changes: ChangeRepository
+    jobs: JobRepository
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
@@ -92,6 +95,7 @@ _SQL_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
     "grades": SqlGradeHistoryRepository,
     "customers": SqlCustomerRepository,
     "changes": SqlChangeRepository,
+    "jobs": SqlJobRepository,
 }
 
 
