@@ -55,6 +55,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Analysts: run a policy (drafts too) without deciding anything for real: simulation jobs and
     # dry-run batches log nothing and open no case, so the role changes no credit decision.
     "simulate": frozenset({"simulate"}),
+    # GET /v1/jobs…: the roles that may create some kind of job (api.service.jobs); each job is then
+    # shown only to a role holding its own kind's permission (`simulate` for simulations).
+    "read_jobs": frozenset({"simulate", "audit"}),
     # GET /metrics, unless CREDITPOLICY_METRICS_ACCESS=open: volumes and outcomes are business figures.
     "read_metrics": frozenset({"audit", "admin"}),
     "manage_keys": frozenset({"admin"}),

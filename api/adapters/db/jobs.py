@@ -147,6 +147,7 @@ class SqlJobRepository:
         status: str,
         error: tuple[str, str] | None = None,
         artifacts: tuple[JobArtifactRecord, ...] = (),
+        progress: tuple[str, int, int] | None = None,
     ) -> bool:
         values: dict[str, Any] = {
             "status": status,
@@ -156,8 +157,8 @@ class SqlJobRepository:
             "error_code": error[0] if error else None,
             "error_message": error[1] if error else None,
         }
-        if status == "succeeded":
-            values["progress_done"] = _c.progress_total
+        if progress is not None:
+            values.update(progress_stage=progress[0][:100], progress_done=progress[1], progress_total=progress[2])
         if self._c.execute(update(t.jobs).where(_held(job_id, owner, attempt)).values(values)).rowcount != 1:
             return False
         a = t.job_artifacts.c

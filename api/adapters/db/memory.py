@@ -483,6 +483,7 @@ class _Jobs:
         status: str,
         error: tuple[str, str] | None = None,
         artifacts: tuple[JobArtifactRecord, ...] = (),
+        progress: tuple[str, int, int] | None = None,
     ) -> bool:
         job = self._held(job_id, owner, attempt)
         if job is None:
@@ -495,8 +496,11 @@ class _Jobs:
             lease_expires_at=None,
             error_code=error[0] if error else None,
             error_message=error[1] if error else None,
-            progress_done=job.progress_total if status == "succeeded" else job.progress_done,
         )
+        if progress is not None:
+            self._db.jobs[job_id] = replace(
+                self._db.jobs[job_id], progress_stage=progress[0][:100], progress_done=progress[1], progress_total=progress[2]
+            )
         self._db.job_artifacts[job_id] = {
             a.name: replace(a, job_id=job_id, size=len(a.content)) for a in artifacts
         }

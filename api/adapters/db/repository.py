@@ -322,8 +322,9 @@ class JobRepository(Protocol):
     def finish(
         self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, status: str,
         error: tuple[str, str] | None = None, artifacts: tuple[JobArtifactRecord, ...] = (),
+        progress: tuple[str, int, int] | None = None,
     ) -> bool:
-        """End the attempt (succeeded or failed) with its artifacts; False, writing nothing, if not ours."""
+        """End the attempt (succeeded or failed) with its artifacts and last progress; False, writing nothing, if not ours."""
         ...
 
     def release(self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, counted: bool) -> bool:

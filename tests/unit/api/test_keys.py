@@ -42,7 +42,8 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "replay",
             },
         ),
-        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "read_metrics"}),
+        ("audit", {"read_versions", "read_log", "read_cases", "read_grades", "replay", "read_metrics", "read_jobs"}),
+        ("simulate", {"simulate", "read_jobs"}),
         (
             "admin",
             {
