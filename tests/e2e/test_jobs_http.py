@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -46,6 +46,13 @@ def publish_candidate(service: Service) -> None:
     assert published.status_code in (200, 201), published.text
 
 
+def generate(folder: Path, file_format: Literal["csv", "parquet"]) -> None:
+    sizes = (GENERATE["customers"], GENERATE["invoices"], GENERATE["years"], GENERATE["seed"])
+    generate_portfolio(
+        customers=sizes[0], invoices=sizes[1], years=sizes[2], seed=sizes[3], out=folder, format=file_format
+    )
+
+
 def wait_for(service: Service, job_id: str, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -65,7 +72,12 @@ def test_a_generated_simulation_runs_and_stores_what_the_cli_writes(job_service:
     assert submitted.status_code == 202, submitted.text
     job = submitted.json()
     assert submitted.headers["Location"] == f"/v1/jobs/{job['id']}"
-    assert (job["status"], job["kind"], job["created_by"], job["attempts"]) == ("queued", "simulation", "e2e-simulate", 0)
+    assert (job["status"], job["kind"], job["created_by"], job["attempts"]) == (
+        "queued",
+        "simulation",
+        "e2e-simulate",
+        0,
+    )
     assert len(job["params"]["candidate_sha256"]) == 64
 
     done = wait_for(job_service, job["id"])
@@ -84,13 +96,16 @@ def test_a_generated_simulation_runs_and_stores_what_the_cli_writes(job_service:
 
     # The CLI's service function on the same portfolio and versions writes the same bytes.
     folder = tmp_path / "book"
-    generate_portfolio(out=folder, format="parquet", **GENERATE)
+    generate(folder, "parquet")
     engine = job_service.app.state.db_engine
     baseline, candidate = (
-        policy_to_simulate(done["params"][f"{role}_sha256"], lambda: UnitOfWork(engine)) for role in ("baseline", "candidate")
+        policy_to_simulate(done["params"][f"{role}_sha256"], lambda: UnitOfWork(engine))
+        for role in ("baseline", "candidate")
     )
     out = tmp_path / "out"
-    simulate_portfolio(baseline, candidate, folder, out=out, described_as=describe_portfolio(done["params"]["portfolio"]))
+    simulate_portfolio(
+        baseline, candidate, folder, out=out, described_as=describe_portfolio(done["params"]["portfolio"])
+    )
     for name, media_type in names.items():
         fetched = job_service.get(f"/v1/jobs/{job['id']}/artifacts/{name}", who="simulate")
         assert fetched.status_code == 200
@@ -101,9 +116,17 @@ def test_a_generated_simulation_runs_and_stores_what_the_cli_writes(job_service:
 
 
 def test_an_uploaded_portfolio_runs(job_service: Service, tmp_path: Path) -> None:
-    generate_portfolio(out=tmp_path, format="csv", **GENERATE)
-    files = {table: (f"{table}.csv", (tmp_path / f"{table}.csv").read_bytes(), "text/csv") for table in ("customers", "orders", "invoices")}
-    data = {"baseline": "2026.1", "candidate": "2026.2-jobs", "as_of": "2026-05-31", "assumptions": json.dumps({"gross_margin": "0.3"})}
+    generate(tmp_path, "csv")
+    files = {
+        table: (f"{table}.csv", (tmp_path / f"{table}.csv").read_bytes(), "text/csv")
+        for table in ("customers", "orders", "invoices")
+    }
+    data = {
+        "baseline": "2026.1",
+        "candidate": "2026.2-jobs",
+        "as_of": "2026-05-31",
+        "assumptions": json.dumps({"gross_margin": "0.3"}),
+    }
     submitted = job_service.client.post(
         "/v1/simulations", headers=job_service.headers("simulate"), files=files, data=data
     )
@@ -131,7 +154,7 @@ def _broken(table: bytes, row: int, column: str, value: str) -> bytes:
 def test_bad_uploads_are_refused_naming_file_row_and_column_and_nothing_is_queued(
     job_service: Service, tmp_path: Path
 ) -> None:
-    generate_portfolio(out=tmp_path, format="csv", **GENERATE)
+    generate(tmp_path, "csv")
     tables = {t: (tmp_path / f"{t}.csv").read_bytes() for t in ("customers", "orders", "invoices")}
     tables["orders"] = _broken(tables["orders"], 3, "amount", "12.345")
     tables["invoices"] = _broken(tables["invoices"], 7, "invoice_date", "yesterday")
@@ -144,7 +167,9 @@ def test_bad_uploads_are_refused_naming_file_row_and_column_and_nothing_is_queue
     found = {(e["file"], e["row"], e["column"], e["code"]) for e in refused.json()["errors"]}
     assert found == {("orders.csv", 3, "amount", "money_precision"), ("invoices.csv", 7, "invoice_date", "not_a_date")}
 
-    missing = job_service.client.post("/v1/simulations", headers=headers, files=dict(list(files.items())[:2]), data=data)
+    missing = job_service.client.post(
+        "/v1/simulations", headers=headers, files=dict(list(files.items())[:2]), data=data
+    )
     assert (missing.status_code, missing.json()["code"]) == (422, "invalid_upload")
     assert "invoices" in missing.json()["detail"]
 
@@ -152,7 +177,9 @@ def test_bad_uploads_are_refused_naming_file_row_and_column_and_nothing_is_queue
     too_large = job_service.client.post("/v1/simulations", headers=headers, files=huge, data=data)
     assert (too_large.status_code, too_large.json()["code"]) == (413, "upload_too_large")
 
-    unknown = job_service.client.post("/v1/simulations", headers=headers, files=files, data={**data, "candidate": "9.9"})
+    unknown = job_service.client.post(
+        "/v1/simulations", headers=headers, files=files, data={**data, "candidate": "9.9"}
+    )
     assert (unknown.status_code, unknown.json()["code"]) == (404, "version_not_found")
     assert job_service.count("jobs") == before
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, insert, literal, or_, select, tuple_, update
 
 from api.adapters.db import tables as t
 from api.adapters.db.records import JobArtifactRecord, JobRecord
@@ -57,16 +57,6 @@ class SqlJobRepository:
     def get(self, job_id: str) -> JobRecord | None:
         row = self._c.execute(select(t.jobs).where(_c.id == job_id)).first()
         return None if row is None else _job(row)
-
-    def list(self, query: JobQuery) -> list[JobRecord]:
-        statement = select(t.jobs).order_by(_c.created_at.desc(), _c.id.desc()).limit(query.limit)
-        if query.status is not None:
-            statement = statement.where(_c.status == query.status)
-        if query.kind is not None:
-            statement = statement.where(_c.kind == query.kind)
-        if query.after is not None:
-            statement = statement.where(tuple_(_c.created_at, _c.id) < tuple_(*query.after))
-        return [_job(row) for row in self._c.execute(statement)]
 
     def inputs(self, job_id: str) -> dict[str, bytes]:
         i = t.job_inputs.c
@@ -164,7 +154,9 @@ class SqlJobRepository:
         a = t.job_artifacts.c
         self._c.execute(delete(t.job_artifacts).where(a.job_id == job_id))
         if artifacts:
-            rows = [{"job_id": job_id, "name": x.name, "media_type": x.media_type, "content": x.content} for x in artifacts]
+            rows = [
+                {"job_id": job_id, "name": x.name, "media_type": x.media_type, "content": x.content} for x in artifacts
+            ]
             self._c.execute(insert(t.job_artifacts), rows)
         return True
 
@@ -195,10 +187,20 @@ class SqlJobRepository:
 
     def artifact(self, job_id: str, name: str) -> JobArtifactRecord | None:
         a = t.job_artifacts.c
-        row = self._c.execute(
-            select(a.media_type, a.content).where(a.job_id == job_id, a.name == name)
-        ).first()
+        row = self._c.execute(select(a.media_type, a.content).where(a.job_id == job_id, a.name == name)).first()
         if row is None:
             return None
         content = bytes(row.content)
         return JobArtifactRecord(job_id, name, row.media_type, len(content), content)
+
+    def list(self, query: JobQuery) -> list[JobRecord]:
+        statement = select(t.jobs).order_by(_c.created_at.desc(), _c.id.desc()).limit(query.limit)
+        if query.status is not None:
+            statement = statement.where(_c.status == query.status)
+        if query.kind is not None:
+            statement = statement.where(_c.kind == query.kind)
+        if query.after is not None:
+            at, job_id = query.after
+            after = tuple_(literal(at, _c.created_at.type), literal(job_id, _c.id.type))
+            statement = statement.where(tuple_(_c.created_at, _c.id) < after)
+        return [_job(row) for row in self._c.execute(statement)]

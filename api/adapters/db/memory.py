@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Self
 
+from api.adapters.db.jobs import ABANDONED, abandoned_message
 from api.adapters.db.records import (
     ApiKeyRecord,
     CreditCaseRecord,
@@ -24,7 +25,6 @@ from api.adapters.db.records import (
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from api.adapters.db.jobs import ABANDONED, abandoned_message
 from api.adapters.db.repository import DecisionQuery, JobClaim, JobQuery
 from api.adapters.db.unit_of_work import AbstractUnitOfWork, Clock, utc_now
 from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
@@ -392,16 +392,6 @@ class _Jobs:
     def get(self, job_id: str) -> JobRecord | None:
         return self._db.jobs.get(job_id)
 
-    def list(self, query: JobQuery) -> list[JobRecord]:
-        found = [
-            j
-            for j in self._db.jobs.values()
-            if query.status in (None, j.status)
-            and query.kind in (None, j.kind)
-            and (query.after is None or (j.created_at, j.id) < query.after)
-        ]
-        return sorted(found, key=lambda j: (j.created_at, j.id), reverse=True)[: query.limit]
-
     def inputs(self, job_id: str) -> dict[str, bytes]:
         return dict(sorted(self._db.job_inputs.get(job_id, {}).items()))
 
@@ -499,11 +489,12 @@ class _Jobs:
         )
         if progress is not None:
             self._db.jobs[job_id] = replace(
-                self._db.jobs[job_id], progress_stage=progress[0][:100], progress_done=progress[1], progress_total=progress[2]
+                self._db.jobs[job_id],
+                progress_stage=progress[0][:100],
+                progress_done=progress[1],
+                progress_total=progress[2],
             )
-        self._db.job_artifacts[job_id] = {
-            a.name: replace(a, job_id=job_id, size=len(a.content)) for a in artifacts
-        }
+        self._db.job_artifacts[job_id] = {a.name: replace(a, job_id=job_id, size=len(a.content)) for a in artifacts}
         return True
 
     def release(self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, counted: bool) -> bool:
@@ -530,6 +521,16 @@ class _Jobs:
 
     def artifact(self, job_id: str, name: str) -> JobArtifactRecord | None:
         return self._db.job_artifacts.get(job_id, {}).get(name)
+
+    def list(self, query: JobQuery) -> list[JobRecord]:
+        found = [
+            j
+            for j in self._db.jobs.values()
+            if query.status in (None, j.status)
+            and query.kind in (None, j.kind)
+            and (query.after is None or (j.created_at, j.id) < query.after)
+        ]
+        return sorted(found, key=lambda j: (j.created_at, j.id), reverse=True)[: query.limit]
 
 
 class InMemoryUnitOfWork(AbstractUnitOfWork):

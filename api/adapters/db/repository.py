@@ -294,8 +294,6 @@ class JobRepository(Protocol):
 
     def get(self, job_id: str) -> JobRecord | None: ...
 
-    def list(self, query: JobQuery) -> list[JobRecord]: ...
-
     def inputs(self, job_id: str) -> dict[str, bytes]: ...
 
     def claim(self, claim: JobClaim) -> JobRecord | None:
@@ -313,18 +311,31 @@ class JobRepository(Protocol):
         ...
 
     def heartbeat(
-        self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, lease_until: dt.datetime,
+        self,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        now: dt.datetime,
+        lease_until: dt.datetime,
         progress: tuple[str, int, int] | None,
     ) -> bool:
         """Renew the lease and record progress (stage, done, total); False if the lease is no longer ours."""
         ...
 
     def finish(
-        self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, status: str,
-        error: tuple[str, str] | None = None, artifacts: tuple[JobArtifactRecord, ...] = (),
+        self,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        now: dt.datetime,
+        status: str,
+        error: tuple[str, str] | None = None,
+        artifacts: tuple[JobArtifactRecord, ...] = (),
         progress: tuple[str, int, int] | None = None,
     ) -> bool:
-        """End the attempt (succeeded or failed) with its artifacts and last progress; False, writing nothing, if not ours."""
+        """End the attempt (succeeded or failed), with its artifacts and last progress; False if not ours."""
         ...
 
     def release(self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, counted: bool) -> bool:
@@ -342,3 +353,5 @@ class JobRepository(Protocol):
         ...
 
     def artifact(self, job_id: str, name: str) -> JobArtifactRecord | None: ...
+
+    def list(self, query: JobQuery) -> list[JobRecord]: ...

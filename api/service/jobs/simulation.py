@@ -148,7 +148,9 @@ def _check_uploads(inputs: Mapping[str, bytes]) -> dict[str, str]:
     return {table: stored[table] for table in TABLES}
 
 
-def prepare_simulation(uow: AbstractUnitOfWork, params: Mapping[str, Any], inputs: Mapping[str, bytes]) -> dict[str, Any]:
+def prepare_simulation(
+    uow: AbstractUnitOfWork, params: Mapping[str, Any], inputs: Mapping[str, bytes]
+) -> dict[str, Any]:
     """Check a simulation request (versions, as_of, assumptions, the portfolio) and return what the job stores."""
     versions = {role: get_version(uow, str(params[role])) for role in ("baseline", "candidate")}
     _assumptions(params.get("assumptions"))
@@ -202,7 +204,9 @@ def run_simulation(job: JobRun) -> list[Artifact]:
         portfolio = _read(folder)
     job.progress("versions", 1, len(_STAGES))
     with job.new_uow() as uow:
-        baseline, candidate = (stored_policy_to_simulate(uow, params[f"{role}_sha256"]) for role in ("baseline", "candidate"))
+        baseline, candidate = (
+            stored_policy_to_simulate(uow, params[f"{role}_sha256"]) for role in ("baseline", "candidate")
+        )
     as_of = params.get("as_of")
     _, outputs = simulation_outputs(
         baseline,

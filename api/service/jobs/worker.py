@@ -161,7 +161,7 @@ def _error_of(error: Exception) -> tuple[str, str]:
     return code, str(error)[:_MESSAGE_LIMIT]
 
 
-def execute_attempt(task: ChildTask, new_uow: UowFactory, report: JobProgress, clock: Clock = utc_now) -> bool:
+def execute_attempt(task: ChildTask, new_uow: UowFactory, report: JobProgress) -> bool:
     """Run one attempt of a job and store how it ended, if the lease is still this attempt's; whether it was."""
     with new_uow() as uow:
         job = uow.jobs.get(task.job_id)
@@ -189,7 +189,7 @@ def execute_attempt(task: ChildTask, new_uow: UowFactory, report: JobProgress, c
             job.id,
             task.owner,
             task.attempt,
-            now=clock(),
+            now=uow.now(),
             status="failed" if error else "succeeded",
             error=error,
             artifacts=artifacts,

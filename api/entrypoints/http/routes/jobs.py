@@ -49,7 +49,9 @@ def _form_request(content_type: str, raw: bytes, limit: int) -> tuple[dict[str, 
     inputs = {upload_name(t, form[t].filename, form[t].content): form[t].content for t in TABLES if t in form}
     size = sum(len(content) for content in inputs.values())
     if size > limit:
-        raise BodyTooLarge(f"the portfolio files have {size} bytes; at most {limit} are accepted", code="upload_too_large")
+        raise BodyTooLarge(
+            f"the portfolio files have {size} bytes; at most {limit} are accepted", code="upload_too_large"
+        )
     fields: dict[str, Any] = {name: form[name].content.decode("utf-8", "replace") for name in _FIELDS if name in form}
     if "assumptions" in fields:
         try:
@@ -71,9 +73,7 @@ async def _simulation_request(request: Request) -> tuple[dict[str, Any], dict[st
     return body.model_dump(mode="json", exclude_none=True), {}
 
 
-def _submit(
-    request: Request, caller: Caller, params: Mapping[str, Any], inputs: Mapping[str, bytes]
-) -> queue.JobView:
+def _submit(request: Request, caller: Caller, params: Mapping[str, Any], inputs: Mapping[str, bytes]) -> queue.JobView:
     with request.app.state.new_uow() as uow:
         job = queue.submit_job(uow, _kinds(request), "simulation", caller, params, inputs)
         return queue.JobView(job, [])
@@ -108,7 +108,8 @@ def list_jobs(
     uow: ReadUowDep,
     caller: JobReader,
     status: Annotated[
-        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query(description="Only jobs in this status.")
+        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
+        Query(description="Only jobs in this status."),
     ] = None,
     kind: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE, description="Only jobs of this kind.")] = None,
     limit: Annotated[int, Query(ge=1, le=queue.MAX_PAGE)] = 50,

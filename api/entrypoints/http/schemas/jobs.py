@@ -41,7 +41,9 @@ class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customers: int = _bounded("customers", "How many customers.")
     invoices: int = _bounded("invoices", "How many invoices, exactly.")
-    years: int = Field(3, ge=GENERATE_LIMITS["years"][0], le=GENERATE_LIMITS["years"][1], description="Years of history.")
+    years: int = Field(
+        3, ge=GENERATE_LIMITS["years"][0], le=GENERATE_LIMITS["years"][1], description="Years of history."
+    )
     seed: int = Field(1, ge=0, le=GENERATE_LIMITS["seed"][1], description="The generator's seed.")
 
 
@@ -66,7 +68,7 @@ class SimulationRequest(BaseModel):
         examples=[{"gross_margin": "0.25", "collection_cost": {"visit": 600}}],
     )
     portfolio: PortfolioRequest | None = Field(
-        None, description="With a JSON body: `{\"generate\": {...}}`. With a form: the uploaded files instead."
+        None, description='With a JSON body: `{"generate": {...}}`. With a form: the uploaded files instead.'
     )
 
 
@@ -127,7 +129,7 @@ SIMULATION_BODY = {
         "content": {
             "application/json": {
                 "schema": {"$ref": "#/components/schemas/SimulationRequest"},
-                "examples": {name: example for name, example in SIMULATION_EXAMPLES.items()},
+                "examples": SIMULATION_EXAMPLES,
             },
             "multipart/form-data": {
                 "schema": {

@@ -18,6 +18,8 @@ Written out in full, like 0001, so it keeps doing exactly this when the tables m
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -39,7 +41,7 @@ def _timestamp(name: str, nullable: bool = False) -> sa.Column[object]:
     return sa.Column(name, UTCDateTime(), nullable=nullable)
 
 
-def _file_table(name: str, *columns: sa.Column[object]) -> None:
+def _file_table(name: str, *columns: sa.Column[Any]) -> None:
     op.create_table(
         name,
         sa.Column("job_id", sa.String(36), nullable=False),
