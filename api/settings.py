@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     job_shutdown_grace_seconds: float = Field(
         10.0, ge=0, le=3600, description="how long a stopping service lets a running job finish before queuing it again"
     )
+    job_nice: int = Field(
+        10, ge=0, le=19, description="how much lower the CPU priority of a job's process is than the server's (nice)"
+    )
     job_upload_max_bytes: int = Field(
         16 * 1024 * 1024,
         ge=1024,

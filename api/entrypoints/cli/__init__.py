@@ -9,6 +9,7 @@ from api.entrypoints.cli import (
     case_commands,
     db_commands,
     engine_commands,
+    job_commands,
     key_commands,
     log_commands,
     policy_commands,
@@ -41,5 +42,6 @@ for module in (
     serve_commands,
     portfolio_commands,
     simulation_commands,
+    job_commands,
 ):
     module.register(app)

@@ -119,6 +119,7 @@ def _start_job_workers(app: FastAPI, settings: Settings) -> JobWorkers:
         poll_seconds=settings.job_poll_seconds,
         max_attempts=settings.job_max_attempts,
         shutdown_grace_seconds=settings.job_shutdown_grace_seconds,
+        nice=settings.job_nice,
     )
     workers = [
         JobWorker(

@@ -83,6 +83,7 @@ class WorkerConfig:
     poll_seconds: float = 1.0
     max_attempts: int = 3
     shutdown_grace_seconds: float = 10.0
+    nice: int = 10  # the child's CPU priority below the server's: decisions first, jobs with what is left
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -99,6 +100,7 @@ class ChildTask:
     owner: str
     attempt: int
     kind: JobKind
+    nice: int = 0
 
 
 class Child(Protocol):
@@ -143,6 +145,8 @@ def spawn_child(task: ChildTask) -> tuple[Child, ProgressQueue]:
 def run_child(task: ChildTask, progress: ProgressQueue) -> None:
     """The child process's entry: its own engine on the database, one attempt of the job."""
     parent = os.getppid()
+    if task.nice:
+        os.nice(task.nice)
 
     def report(stage: str, done: int, total: int) -> None:
         if os.getppid() != parent:  # the worker died: its lease will expire, another worker takes over
@@ -266,7 +270,7 @@ class JobWorker:
         if job is None:
             return False
         log.info("job %s (%s): attempt %d by %s", job.id, job.kind, job.attempts, self.owner)
-        task = ChildTask(self.database_url, job.id, self.owner, job.attempts, self.kinds[job.kind])
+        task = ChildTask(self.database_url, job.id, self.owner, job.attempts, self.kinds[job.kind], self.config.nice)
         child, progress = self.launch(task)
         self._supervise(task, child, progress, stop or threading.Event())
         return True
