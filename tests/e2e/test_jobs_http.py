@@ -110,6 +110,7 @@ def test_a_generated_simulation_runs_and_stores_what_the_cli_writes(job_service:
         fetched = job_service.get(f"/v1/jobs/{job['id']}/artifacts/{name}", who="simulate")
         assert fetched.status_code == 200
         assert fetched.headers["content-type"] == media_type
+        assert fetched.headers["content-security-policy"].startswith("default-src 'none'")
         assert fetched.content == (out / name).read_bytes(), name
     summary = Summary.model_validate_json((out / "summary.json").read_bytes())
     assert summary.portfolio.customers == 200 and summary.candidate.policy.source == "stored:draft"

@@ -129,6 +129,7 @@ def _start_job_workers(app: FastAPI, settings: Settings) -> JobWorkers:
             owner=worker_owner(index),
             config=config,
             clock=app.state.clock,
+            new_read_uow=lambda: app.state.new_read_uow(),
         )
         for index in range(settings.job_workers)
     ]

@@ -29,6 +29,9 @@ Simulator = Annotated[Caller, Depends(require("simulate"))]
 JobReader = Annotated[Caller, Depends(require("read_jobs"))]
 JobId = Annotated[str, Path(max_length=64, pattern=PRINTABLE, description="The job's `id`.")]
 _FIELDS = ("baseline", "candidate", "as_of", "assumptions")
+# Artifacts are served from the API's origin: a report opened in a browser may fetch and run
+# nothing (its own <meta> says the same; the header also covers every other artifact).
+ARTIFACT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 def _kinds(request: Request) -> JobKinds:
@@ -139,7 +142,7 @@ def get_artifact(
 ) -> Response:
     """One file a job produced (`summary.json`, `report.html`, `customers.csv` …); 409 until the job succeeded."""
     artifact = queue.get_artifact(uow, _kinds(request), caller, job_id, name)
-    return Response(artifact.content, media_type=artifact.media_type)
+    return Response(artifact.content, media_type=artifact.media_type, headers={"Content-Security-Policy": ARTIFACT_CSP})
 
 
 @router.post("/v1/jobs/{job_id}:cancel", response_model=JobOut, responses=problems(404, 409))
