@@ -144,7 +144,19 @@ SIMULATION_BODY = {
                         "orders": {**_FILE, "description": "orders.csv or orders.parquet"},
                         "invoices": {**_FILE, "description": "invoices.csv or invoices.parquet"},
                     },
-                }
+                },
+                "examples": {
+                    "upload": {
+                        "summary": "The portfolio's files (-F customers=@customers.csv -F orders=@… -F invoices=@…)",
+                        "value": {
+                            "baseline": "2026.1",
+                            "candidate": "2026.2-draft",
+                            "customers": "id,segment,financials.revenue\nC-1,core,1200000.00\n",
+                            "orders": "id,customer,date,amount,currency\nO-1,C-1,2026-05-02,12000.00,CNY\n",
+                            "invoices": "id,order,customer,invoice_date,amount,currency\n",
+                        },
+                    }
+                },
             },
         },
     }
