@@ -288,8 +288,17 @@ class JobWorker:
             return False
         log.info("job %s (%s): attempt %d by %s", job.id, job.kind, job.attempts, self.owner)
         task = ChildTask(self.database_url, job.id, self.owner, job.attempts, self.kinds[job.kind], self.config.nice)
-        child, progress = self.launch(task)
-        self._supervise(task, child, progress, stop or threading.Event())
+        try:
+            child, progress = self.launch(task)
+        except Exception:  # no process could be started: the job is tried again, the attempt counted
+            log.exception("job %s: the child process could not start", job.id)
+            self._release(task, counted=True)
+            return True
+        try:
+            self._supervise(task, child, progress, stop or threading.Event())
+        finally:
+            if child.is_alive():  # supervising failed: never leave a child running unwatched
+                _kill(child)
         return True
 
     def _supervise(self, task: ChildTask, child: Child, progress: ProgressQueue, stop: threading.Event) -> None:
@@ -321,23 +330,32 @@ class JobWorker:
             self._release(task, counted=True)
 
     def _heartbeat(self, task: ChildTask, progress: tuple[str, int, int] | None) -> bool:
+        """Renew the lease; False if it is gone. A database that fails now is tried again at the next beat:
+        if the lease expires meanwhile, the child's results are refused anyway."""
         now = self.clock()
-        with self.new_uow() as uow:
-            held = uow.jobs.heartbeat(
-                task.job_id,
-                task.owner,
-                task.attempt,
-                now=now,
-                lease_until=now + _seconds(self.config.lease_seconds),
-                progress=progress,
-            )
-            uow.commit()
+        try:
+            with self.new_uow() as uow:
+                held = uow.jobs.heartbeat(
+                    task.job_id,
+                    task.owner,
+                    task.attempt,
+                    now=now,
+                    lease_until=now + _seconds(self.config.lease_seconds),
+                    progress=progress,
+                )
+                uow.commit()
+        except Exception:
+            log.exception("job %s: heartbeat failed", task.job_id)
+            return True
         return held
 
     def _release(self, task: ChildTask, *, counted: bool) -> None:
-        with self.new_uow() as uow:
-            uow.jobs.release(task.job_id, task.owner, task.attempt, now=self.clock(), counted=counted)
-            uow.commit()
+        try:
+            with self.new_uow() as uow:
+                uow.jobs.release(task.job_id, task.owner, task.attempt, now=self.clock(), counted=counted)
+                uow.commit()
+        except Exception:  # the lease then simply expires: the job is claimed again all the same
+            log.exception("job %s: releasing the lease failed", task.job_id)
 
 
 def _seconds(seconds: float) -> dt.timedelta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import queue as queue_module
 import threading
 
 import pytest
@@ -227,3 +228,43 @@ def test_the_listing_pages_newest_first(db: MemoryDatabase, clock: FakeClock) ->
             if cursor is None:
                 break
     assert seen == ids[::-1]
+
+
+class DeadChild:
+    """A child killed before it stored anything (``kill -9``, out of memory)."""
+
+    exitcode = -9
+    progress: queue_module.Queue[tuple[str, int, int]] = queue_module.Queue()
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def is_alive(self) -> bool:
+        return False
+
+    def kill(self) -> None:
+        return None
+
+
+def test_a_job_whose_child_dies_or_never_starts_is_tried_again_with_the_attempt_counted(
+    db: MemoryDatabase, clock: FakeClock
+) -> None:
+    job = submit(db, clock)
+    new_uow = lambda: uow_of(db, clock)  # noqa: E731
+
+    def dies(task: ChildTask) -> tuple[DeadChild, queue_module.Queue[tuple[str, int, int]]]:
+        return DeadChild(), DeadChild.progress
+
+    def cannot_start(task: ChildTask) -> tuple[DeadChild, queue_module.Queue[tuple[str, int, int]]]:
+        raise OSError("fork: Resource temporarily unavailable")
+
+    for launch, attempt in ((dies, 1), (cannot_start, 2)):
+        clock.advance(0.001)
+        assert JobWorker("memory://", new_uow, TEST_KINDS, owner="w", clock=clock, launch=launch).run_once()
+        released = stored(db, job.id)
+        assert (released.status, released.attempts) == ("running", attempt)
+        assert released.lease_expires_at is not None and released.lease_expires_at < clock()
+    clock.advance(0.001)
+    worker = JobWorker("memory://", new_uow, TEST_KINDS, owner="w", clock=clock, launch=inline_launcher(new_uow))
+    assert worker.run_once()
+    assert (stored(db, job.id).status, stored(db, job.id).attempts) == ("succeeded", 3)
