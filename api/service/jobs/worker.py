@@ -101,7 +101,7 @@ class ChildTask:
     owner: str
     attempt: int
     kind: JobKind
-    nice: int = 0
+    nice: int | None = None  # the niceness the child runs at (None: the worker's own)
 
 
 class Child(Protocol):
@@ -140,13 +140,17 @@ def spawn_child(task: ChildTask) -> tuple[Child, ProgressQueue]:
     progress = context.Queue()
     process = context.Process(target=run_child, args=(task, progress), name=f"job-{task.job_id}", daemon=True)
     process.start()
+    if task.nice is not None and process.pid is not None:
+        # At once, from here: the child's imports (Polars, NumPy, the app) are seconds of CPU too.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, process.pid, task.nice)
     return process, progress
 
 
 def run_child(task: ChildTask, progress: ProgressQueue) -> None:
     """The child process's entry: its own engine on the database, one attempt of the job."""
     parent = os.getppid()
-    if task.nice:
+    if task.nice is not None:
         _lower_priority(task.nice)
 
     def report(stage: str, done: int, total: int) -> None:
@@ -161,13 +165,12 @@ def run_child(task: ChildTask, progress: ProgressQueue) -> None:
         engine.dispose()
 
 
-def _lower_priority(steps: int) -> None:
-    """Lower the CPU priority of every thread of this process by ``steps``.
+def _lower_priority(target: int) -> None:
+    """Run every thread of this process at niceness ``target``.
 
-    Linux keeps a priority per thread, and ``os.nice`` changes only the caller's: the threads
-    started while the child imported its modules (Polars' pool among them) would keep the server's.
+    Linux keeps a priority per thread: the worker set the child's main thread's as it started it,
+    and this makes sure of every thread started since (Polars' pool among them).
     """
-    target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + steps)
     tasks = Path("/proc/self/task")
     for thread in sorted(int(t.name) for t in tasks.iterdir()) if tasks.is_dir() else [0]:
         with contextlib.suppress(OSError):  # a thread that ended meanwhile
@@ -287,7 +290,8 @@ class JobWorker:
         if job is None:
             return False
         log.info("job %s (%s): attempt %d by %s", job.id, job.kind, job.attempts, self.owner)
-        task = ChildTask(self.database_url, job.id, self.owner, job.attempts, self.kinds[job.kind], self.config.nice)
+        nice = min(19, os.getpriority(os.PRIO_PROCESS, 0) + self.config.nice) if self.config.nice else None
+        task = ChildTask(self.database_url, job.id, self.owner, job.attempts, self.kinds[job.kind], nice)
         try:
             child, progress = self.launch(task)
         except Exception:  # no process could be started: the job is tried again, the attempt counted
