@@ -4,6 +4,7 @@ job is taken over once its lease expires."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -166,3 +167,57 @@ def test_a_job_whose_worker_is_killed_is_taken_over_after_its_lease(
     assert artifact is not None
     # One run finished: the survivor's child. The doomed worker's child stopped when it saw its parent gone.
     assert record.read_text().splitlines() == [artifact.content.decode()]
+
+
+def running_worker(
+    database_url: str, engine: Engine, config: WorkerConfig
+) -> tuple[JobWorker, threading.Event, threading.Thread]:
+    def new_uow() -> UnitOfWork:
+        return UnitOfWork(engine)
+
+    worker = JobWorker(database_url, new_uow, TEST_KINDS, owner="w", config=config)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,))
+    thread.start()
+    return worker, stop, thread
+
+
+def test_a_cancelled_job_s_child_is_stopped_and_stores_nothing(
+    database_url: str, engines: list[Engine], tmp_path: Path
+) -> None:
+    record = tmp_path / "runs.txt"
+    sleepy = submit(engines[0], "sleepy", seconds=30, record=str(record))
+    _, stop, thread = running_worker(database_url, engines[1], WorkerConfig(lease_seconds=5, poll_seconds=0.1))
+    try:
+        wait_until("the job runs", lambda: job(engines[0], sleepy.id).progress_done >= 1)
+        with UnitOfWork(engines[0]) as uow:
+            assert queue.cancel_job(uow, TEST_KINDS, ANALYST, sleepy.id).job.status == "cancelled"
+        # The worker kills the child at its next heartbeat, and is free for the next job at once.
+        counting = submit(engines[0], "counting")
+        wait_until("the next job ran", lambda: job(engines[0], counting.id).finished, timeout=30)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    cancelled = job(engines[0], sleepy.id)
+    assert (cancelled.status, cancelled.lease_owner) == ("cancelled", None)
+    with UnitOfWork(engines[0]) as uow:
+        assert uow.jobs.artifacts(sleepy.id) == []
+    assert not record.exists()  # the sleeper never finished
+    assert multiprocessing.active_children() == []  # its process is gone
+
+
+def test_a_stopping_worker_queues_its_job_again_without_counting_the_attempt(
+    database_url: str, engines: list[Engine]
+) -> None:
+    sleepy = submit(engines[0], "sleepy", seconds=30)
+    config = WorkerConfig(lease_seconds=5, poll_seconds=0.1, shutdown_grace_seconds=0.5)
+    _, stop, thread = running_worker(database_url, engines[1], config)
+    try:
+        wait_until("the job runs", lambda: job(engines[0], sleepy.id).progress_done >= 1)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    requeued = job(engines[0], sleepy.id)
+    assert (requeued.status, requeued.attempts, requeued.lease_owner) == ("queued", 0, None)
+    assert multiprocessing.active_children() == []
