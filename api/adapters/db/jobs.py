@@ -18,9 +18,10 @@ from api.adapters.db import tables as t
 from api.adapters.db.records import JobArtifactRecord, JobRecord
 from api.adapters.db.repository import JobClaim, JobQuery
 
-__all__ = ["ABANDONED", "SqlJobRepository"]
+__all__ = ["ABANDONED", "STARTING", "SqlJobRepository"]
 
 ABANDONED = "job_abandoned"
+STARTING = "starting"  # the progress stage of a job just claimed, until its process reports
 _CANDIDATES = 8  # rows looked at per claim: enough to step over the few a concurrent claimer took
 _c = t.jobs.c
 
@@ -90,7 +91,7 @@ class SqlJobRepository:
                     attempts=attempts + 1,
                     started_at=func.coalesce(_c.started_at, claim.now),
                     progress_done=0,
-                    progress_stage=None,
+                    progress_stage=STARTING,
                 )
             )
             if taken.rowcount == 1:

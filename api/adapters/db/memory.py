@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Self
 
-from api.adapters.db.jobs import ABANDONED, abandoned_message
+from api.adapters.db.jobs import ABANDONED, STARTING, abandoned_message
 from api.adapters.db.records import (
     ApiKeyRecord,
     CreditCaseRecord,
@@ -432,7 +432,7 @@ class _Jobs:
                 attempts=job.attempts + 1,
                 started_at=job.started_at or claim.now,
                 progress_done=0,
-                progress_stage=None,
+                progress_stage=STARTING,
             )
             self._db.jobs[job.id] = taken
             return taken

@@ -88,7 +88,13 @@ def test_claims_take_the_oldest_queued_job_each_once(db: MemoryDatabase, clock: 
     a, b = claim(db, clock, "a"), claim(db, clock, "b")
     assert a is not None and b is not None
     assert (a.id, b.id) == (first.id, second.id)
-    assert (a.status, a.lease_owner, a.attempts, a.started_at) == ("running", "a", 1, clock())
+    assert (a.status, a.lease_owner, a.attempts, a.started_at, a.progress_stage) == (
+        "running",
+        "a",
+        1,
+        clock(),
+        "starting",
+    )
     assert claim(db, clock, "c") is None
 
 
