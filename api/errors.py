@@ -16,10 +16,11 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── InvalidCursor             a page cursor this service did not hand out
     │   ├── InvalidQuery              query or path parameters that do not fit (``errors``)
     │   ├── UnstorableValue           a value the database cannot hold (a NUL, a lone surrogate)
+    │   ├── InvalidUpload             a multipart upload without a file it needs, or with one it does not know
     │   └── InputFileError            a file named on the command line cannot be read or parsed
     ├── MalformedBody                 the body is not JSON at all
     ├── UnsupportedMediaType          the body is not sent as JSON
-    ├── BodyTooLarge                  the body is over the size limit
+    ├── BodyTooLarge                  the body (or an uploaded file) is over the size limit
     ├── NotAuthenticated              no key, or a key that is unknown or revoked
     ├── PermissionDenied              the caller's role lacks the permission
     │   ├── MissingPermission         ... naming the permission and the roles that hold it
@@ -34,7 +35,9 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── PolicyNotFound            no version of the policy is stored
     │   ├── ElementNotFound           no element of the policy answers to the name or path (blame)
     │   ├── DecisionNotFound          no logged decision has that id
-    │   └── ChallengerNotFound        the policy has no challenger in shadow
+    │   ├── ChallengerNotFound        the policy has no challenger in shadow
+    │   ├── JobNotFound               no job has that id
+    │   └── ArtifactNotFound          the finished job has no artifact of that name
     ├── MethodNotAllowed              the route exists, not with this method
     ├── Conflict                      the request clashes with what is stored
     │   ├── AmbiguousVersionRef       a label or hash prefix matches several versions
@@ -46,7 +49,9 @@ Hierarchy (the HTTP status each branch answers with is chosen in
     │   ├── DuplicateRecord           a unique key was taken by a concurrent writer
     │   ├── RequestIdReused           a request_id was used before with another body
     │   ├── ChallengerRefused         a challenger cannot be named: one runs, or the version cannot be one
-    │   └── CaseNotOpen               the credit case was already released or rejected
+    │   ├── CaseNotOpen               the credit case was already released or rejected
+    │   ├── JobNotFinished            a job's artifact asked for before it succeeded
+    │   └── JobFinished               a job cancelled after it finished
     ├── Unavailable                   the service cannot answer now; nothing about the request
     │   ├── DatabaseNotReady          the schema is missing or behind: run ``creditpolicy db upgrade``
     │   ├── DatabaseUnavailable       the database does not answer
@@ -69,6 +74,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ActiveOverlap",
     "AmbiguousVersionRef",
+    "ArtifactNotFound",
     "BodyTooLarge",
     "CaseNotFound",
     "CaseNotOpen",
@@ -90,7 +96,11 @@ __all__ = [
     "InvalidQuery",
     "InvalidRequest",
     "InvalidTransition",
+    "InvalidUpload",
     "InvalidWebhook",
+    "JobFinished",
+    "JobNotFinished",
+    "JobNotFound",
     "KeyNameTaken",
     "KeyNotFound",
     "MalformedBody",
@@ -285,6 +295,13 @@ class InputFileError(InvalidRequest):
     CODES: ClassVar[tuple[str, ...]] = ("input_file_error",)
 
 
+class InvalidUpload(InvalidRequest):
+    """A multipart upload lacks a file the request needs, has one twice, or has a part it does not know."""
+
+    code = "invalid_upload"
+    CODES: ClassVar[tuple[str, ...]] = ("invalid_upload",)
+
+
 class MalformedBody(ServiceError):
     """The body is not valid JSON (or not the text it claims to be)."""
 
@@ -303,7 +320,7 @@ class BodyTooLarge(ServiceError):
     """The body is larger than the service accepts."""
 
     code = "body_too_large"
-    CODES: ClassVar[tuple[str, ...]] = ("body_too_large",)
+    CODES: ClassVar[tuple[str, ...]] = ("body_too_large", "upload_too_large")
 
 
 # --- who asks -----------------------------------------------------------------------------------
@@ -415,6 +432,20 @@ class ChallengerNotFound(NotFound):
     CODES: ClassVar[tuple[str, ...]] = ("challenger_not_found",)
 
 
+class JobNotFound(NotFound):
+    """No job has that id (or none the caller's role may read)."""
+
+    code = "job_not_found"
+    CODES: ClassVar[tuple[str, ...]] = ("job_not_found",)
+
+
+class ArtifactNotFound(NotFound):
+    """The job produced no artifact of that name."""
+
+    code = "artifact_not_found"
+    CODES: ClassVar[tuple[str, ...]] = ("artifact_not_found",)
+
+
 class MethodNotAllowed(ServiceError):
     """The route exists, but not with this HTTP method."""
 
@@ -491,6 +522,20 @@ class ChallengerRefused(Conflict):
 
     code = "challenger_exists"
     CODES: ClassVar[tuple[str, ...]] = ("challenger_exists", "challenger_not_eligible")
+
+
+class JobNotFinished(Conflict):
+    """A job's artifact was asked for while it is queued or running, or after it failed or was cancelled."""
+
+    code = "job_not_finished"
+    CODES: ClassVar[tuple[str, ...]] = ("job_not_finished", "job_not_succeeded")
+
+
+class JobFinished(Conflict):
+    """A job that already finished cannot be cancelled."""
+
+    code = "job_finished"
+    CODES: ClassVar[tuple[str, ...]] = ("job_finished",)
 
 
 class CaseNotOpen(Conflict):

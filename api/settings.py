@@ -57,6 +57,36 @@ class Settings(BaseSettings):
             "each); past it, versions decide on their plain-Python twin, with the same answers"
         ),
     )
+    job_workers: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="job worker threads per service process, each running one job at a time in a child process "
+        "(0: this process runs no jobs; it still accepts and serves them)",
+    )
+    job_lease_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="how long a job stays leased to its worker without a heartbeat (renewed about every second); "
+        "a job whose worker died is claimed again once its lease has expired",
+    )
+    job_max_attempts: int = Field(
+        3, ge=1, le=20, description="attempts at a job whose worker keeps dying before it fails as job_abandoned"
+    )
+    job_poll_seconds: float = Field(1.0, gt=0, le=60, description="how often an idle worker looks for a job")
+    job_shutdown_grace_seconds: float = Field(
+        10.0, ge=0, le=3600, description="how long a stopping service lets a running job finish before queuing it again"
+    )
+    job_nice: int = Field(
+        10, ge=0, le=19, description="how much lower the CPU priority of a job's process is than the server's (nice)"
+    )
+    job_upload_max_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="the largest portfolio upload (all files together) POST /v1/simulations accepts",
+    )
     host: str = Field("127.0.0.1", description="address `creditpolicy serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `creditpolicy serve` listens on")
     api_key: str | None = Field(

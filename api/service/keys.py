@@ -64,6 +64,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # A dry-run batch of the version a live decision would use: what deciding would answer, for
     # the order systems that decide and for analysts. Naming another version needs ``simulate``.
     "dry_run": frozenset({"decide", "simulate"}),
+    # GET /v1/jobs…: the roles that may create some kind of job (api.service.jobs); each job is then
+    # shown only to a role holding its own kind's permission (`simulate` for simulations, `impact`
+    # for impact runs: audit, approve).
+    "read_jobs": frozenset({"simulate", "audit", "approve"}),
     # GET /metrics, unless CREDITPOLICY_METRICS_ACCESS=open: volumes and outcomes are business figures.
     "read_metrics": frozenset({"audit", "admin"}),
     "manage_keys": frozenset({"admin"}),

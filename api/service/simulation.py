@@ -35,10 +35,18 @@ from engine.matchers import python_matcher
 from engine.portfolio import Portfolio, read_portfolio
 from engine.simulation.assumptions import DEFAULT_ASSUMPTIONS, load_assumptions
 from engine.simulation.simulate import Progress, SimulatedPolicy, simulate
-from engine.simulation.summary import PolicyVersionRef, Summary
+from engine.simulation.summary import Assumptions, PolicyVersionRef, Summary
 from policy.validate import load_policy
 
-__all__ = ["SimulationFiles", "latest_date", "policy_to_simulate", "simulate_portfolio"]
+__all__ = [
+    "OutputFile",
+    "SimulationFiles",
+    "latest_date",
+    "policy_to_simulate",
+    "simulate_portfolio",
+    "simulation_outputs",
+    "stored_policy_to_simulate",
+]
 
 UowFactory = Callable[[], AbstractUnitOfWork]
 
@@ -51,6 +59,15 @@ class SimulationFiles:
     summary: Path
     report: Path
     tables: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file of a simulation's output, as bytes: what the CLI writes to its folder and a job stores."""
+
+    name: str
+    media_type: str
+    content: bytes
 
 
 def _ref(compiled: CompiledPolicy, source: str) -> PolicyVersionRef:
@@ -66,7 +83,12 @@ def policy_to_simulate(ref: str, new_uow: UowFactory | None) -> SimulatedPolicy:
         compiled = compile_policy(load_policy(text, str(path)), factory=python_matcher)
         return SimulatedPolicy(compiled, _ref(compiled, f"file:{path}"))
     with new_uow() as uow:
-        version = get_version(uow, ref)
+        return stored_policy_to_simulate(uow, ref)
+
+
+def stored_policy_to_simulate(uow: AbstractUnitOfWork, ref: str) -> SimulatedPolicy:
+    """A stored version only (label, sha256, prefix; drafts too): what the service simulates, never reading a file."""
+    version = get_version(uow, ref)
     compiled = compile_policy(load_policy(version.source_text, version.source_file), factory=python_matcher)
     return SimulatedPolicy(compiled, _ref(compiled, f"stored:{version.status}"))
 
@@ -92,14 +114,48 @@ def simulate_portfolio(
     as_of: dt.date | None = None,
     assumptions_file: Path | None = None,
     progress: Progress | None = None,
+    described_as: str | None = None,
 ) -> tuple[Summary, SimulationFiles]:
-    """Simulate both versions on the portfolio folder and write the output folder; the summary and the files."""
+    """Simulate both versions on the portfolio folder and write the output folder; the summary and the files.
+
+    ``described_as`` is what the summary says the portfolio is (its folder by default).
+    """
     assumptions = (
         DEFAULT_ASSUMPTIONS
         if assumptions_file is None
         else load_assumptions(read_text(assumptions_file), str(assumptions_file))
     )
     portfolio = read_portfolio(portfolio_folder)
+    summary, outputs = simulation_outputs(
+        baseline,
+        candidate,
+        portfolio,
+        as_of=as_of,
+        assumptions=assumptions,
+        described_as=described_as or str(portfolio_folder),
+        progress=progress,
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for output in outputs:
+            (out / output.name).write_bytes(output.content)
+    except OSError as error:
+        raise InputFileError(f"{out}: cannot write the output ({error.strerror or error})") from None
+    tables = tuple(out / output.name for output in outputs if output.name.endswith(".csv"))
+    return summary, SimulationFiles(out, out / "summary.json", out / "report.html", tables)
+
+
+def simulation_outputs(
+    baseline: SimulatedPolicy,
+    candidate: SimulatedPolicy,
+    portfolio: Portfolio,
+    *,
+    as_of: dt.date | None,
+    assumptions: Assumptions,
+    described_as: str,
+    progress: Progress | None = None,
+) -> tuple[Summary, list[OutputFile]]:
+    """Simulate both versions on a portfolio read and validated: the summary, and the output files as bytes."""
     day = as_of or latest_date(portfolio)
     result = simulate(
         portfolio,
@@ -107,20 +163,14 @@ def simulate_portfolio(
         candidate,
         as_of=day,
         assumptions=assumptions,
-        path=str(portfolio_folder),
+        path=described_as,
         progress=progress,
     )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        summary_file = out / "summary.json"
-        summary_file.write_text(result.summary.to_json(), encoding="utf-8")
-        report = out / "report.html"
-        report.write_text(render_simulation(result.summary), encoding="utf-8")
-        tables = []
-        for name, table in result.tables.items():
-            file = out / f"{name}.csv"
-            table.with_columns(pl.col(pl.Decimal).cast(pl.String)).write_csv(file)
-            tables.append(file)
-    except OSError as error:
-        raise InputFileError(f"{out}: cannot write the output ({error.strerror or error})") from None
-    return result.summary, SimulationFiles(out, summary_file, report, tuple(tables))
+    outputs = [
+        OutputFile("summary.json", "application/json", result.summary.to_json().encode("utf-8")),
+        OutputFile("report.html", "text/html; charset=utf-8", render_simulation(result.summary).encode("utf-8")),
+    ]
+    for name, table in result.tables.items():
+        csv = table.with_columns(pl.col(pl.Decimal).cast(pl.String)).write_csv()
+        outputs.append(OutputFile(f"{name}.csv", "text/csv; charset=utf-8", csv.encode("utf-8")))
+    return result.summary, outputs

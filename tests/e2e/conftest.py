@@ -84,14 +84,18 @@ ALLOWED_WEBHOOK_NETWORKS = "127.0.0.1/32"
 
 
 @contextlib.contextmanager
-def running_service(database_url: str, **app_options: Any) -> Iterator[Service]:
+def running_service(
+    database_url: str, *, settings_options: dict[str, Any] | None = None, **app_options: Any
+) -> Iterator[Service]:
     """Start the app (migrations, shipped policy, local keys) and give every role a key."""
     # No background webhook retries here: tests drive deliveries themselves, with fake senders.
+    # No job workers either, unless a test asks for them (settings_options): jobs are tested in test_jobs_http.
     settings = Settings(
         database_url=database_url,
         policy_file=SHIPPED,
         webhook_retry_seconds=0,
         webhook_allowed_networks=ALLOWED_WEBHOOK_NETWORKS,
+        **{"job_workers": 0, **(settings_options or {})},
     )
     dns: dict[str, list[str]] = {}
     app_options.setdefault("resolver", FakeResolver(dns))  # no test asks real DNS

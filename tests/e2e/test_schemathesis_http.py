@@ -56,6 +56,8 @@ def role_for(method: str, path: str) -> str:
         return "approve"
     if path == "/v1/policies" and method == "POST":
         return "author"
+    if path == "/v1/simulations" or path.startswith("/v1/jobs"):
+        return "simulate"
     if path.startswith(("/v1/webhooks", "/v1/keys")):
         return "admin"
     return "audit"
@@ -85,6 +87,7 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
         "CREDITPOLICY_DATABASE_URL": database_url,
         "CREDITPOLICY_POLICY_FILE": str(SHIPPED),
         "CREDITPOLICY_WEBHOOK_RETRY_SECONDS": "0",
+        "CREDITPOLICY_JOB_WORKERS": "0",  # simulations it submits are queued, never run (a fuzzed one may be huge)
     }
     command = [sys.executable, "-m", "uvicorn", "api.entrypoints.http.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]

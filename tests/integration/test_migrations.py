@@ -32,6 +32,9 @@ TABLES = {
     "change_counters",
     "challengers",
     "shadow_decisions",
+    "jobs",
+    "job_inputs",
+    "job_artifacts",
 }
 
 
@@ -120,3 +123,28 @@ def test_0005_lets_the_simulate_role_and_challenger_events_in_and_still_refuses_
     assert "simulate" in checks["ck_api_keys_role"]
     assert "challenger_named" in checks["ck_lifecycle_events_event"]
     assert "challenger_ended" in checks["ck_lifecycle_events_event"]
+
+
+def test_0006_jobs_refuse_unknown_statuses_and_take_their_files_with_them(engine: Engine) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    job = (
+        "INSERT INTO jobs (id, kind, status, params_json, created_by, created_at, progress_done, progress_total,"
+        " attempts) VALUES (:id, 'simulation', :status, '{}', 'analyst', '2026-12-01 00:00:00.000000', 0, 0, 0)"
+    )
+    files = {
+        "job_inputs": "INSERT INTO job_inputs (job_id, name, content) VALUES ('j-0006', 'a.csv', :c)",
+        "job_artifacts": "INSERT INTO job_artifacts (job_id, name, media_type, content)"
+        " VALUES ('j-0006', 'a.csv', 'text/csv', :c)",
+    }
+    with engine.begin() as connection:
+        connection.execute(text(job), {"id": "j-0006", "status": "queued"})
+        for insert in files.values():
+            connection.execute(text(insert), {"c": b"\x00\xff"})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text(job), {"id": "j-0006b", "status": "paused"})
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM jobs WHERE id = 'j-0006'"))
+        left = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in files]
+    assert left == [0, 0]

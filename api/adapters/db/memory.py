@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Self
 
+from api.adapters.db.jobs import ABANDONED, STARTING, abandoned_message
 from api.adapters.db.records import (
     ApiKeyRecord,
     ChallengerRecord,
@@ -16,6 +17,8 @@ from api.adapters.db.records import (
     CustomerRecord,
     DecisionRecord,
     GradeRecord,
+    JobArtifactRecord,
+    JobRecord,
     LifecycleEventRecord,
     LoggedInput,
     NewGrade,
@@ -25,7 +28,7 @@ from api.adapters.db.records import (
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from api.adapters.db.repository import DecisionQuery, LogScan, ShadowQuery
+from api.adapters.db.repository import DecisionQuery, JobClaim, JobQuery, LogScan, ShadowQuery
 from api.adapters.db.unit_of_work import AbstractUnitOfWork, Clock, utc_now
 from api.errors import CaseNotFound, DuplicateRecord, KeyNotFound, VersionNotFound
 
@@ -48,6 +51,9 @@ class MemoryDatabase:
     changes: dict[str, int] = field(default_factory=dict)  # topic -> serial
     challengers: dict[str, ChallengerRecord] = field(default_factory=dict)
     shadows: dict[str, ShadowRecord] = field(default_factory=dict)
+    jobs: dict[str, JobRecord] = field(default_factory=dict)
+    job_inputs: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    job_artifacts: dict[str, dict[str, JobArtifactRecord]] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -453,6 +459,160 @@ class _Shadows:
         return [r for r in reversed(self._matching(query)) if not r.agree][:limit]
 
 
+class _Jobs:
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    def add(self, job: JobRecord, inputs: dict[str, bytes]) -> None:
+        if job.id in self._db.jobs:
+            raise DuplicateRecord(f"job {job.id} is already stored")
+        self._db.jobs[job.id] = job
+        self._db.job_inputs[job.id] = dict(inputs)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        return self._db.jobs.get(job_id)
+
+    def inputs(self, job_id: str) -> dict[str, bytes]:
+        return dict(sorted(self._db.job_inputs.get(job_id, {}).items()))
+
+    def _claimable(self, now: dt.datetime, kinds: tuple[str, ...]) -> list[JobRecord]:
+        found = [
+            j
+            for j in self._db.jobs.values()
+            if j.kind in kinds
+            and (
+                j.status == "queued"
+                or (j.status == "running" and j.lease_expires_at is not None and j.lease_expires_at < now)
+            )
+        ]
+        return sorted(found, key=lambda j: (j.created_at, j.id))
+
+    def has_claimable(self, now: dt.datetime, kinds: tuple[str, ...]) -> bool:
+        return bool(self._claimable(now, kinds))
+
+    def claim(self, claim: JobClaim) -> JobRecord | None:
+        for job in self._claimable(claim.now, claim.kinds):
+            if job.attempts >= claim.max_attempts:
+                self._db.jobs[job.id] = replace(
+                    job,
+                    status="failed",
+                    finished_at=claim.now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    error_code=ABANDONED,
+                    error_message=abandoned_message(claim.max_attempts),
+                )
+                continue
+            taken = replace(
+                job,
+                status="running",
+                lease_owner=claim.owner,
+                lease_expires_at=claim.lease_until,
+                heartbeat_at=claim.now,
+                attempts=job.attempts + 1,
+                started_at=job.started_at or claim.now,
+                progress_done=0,
+                progress_stage=STARTING,
+            )
+            self._db.jobs[job.id] = taken
+            return taken
+        return None
+
+    def _held(self, job_id: str, owner: str, attempt: int) -> JobRecord | None:
+        job = self._db.jobs.get(job_id)
+        if job is None or (job.status, job.lease_owner, job.attempts) != ("running", owner, attempt):
+            return None
+        return job
+
+    def heartbeat(
+        self,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        now: dt.datetime,
+        lease_until: dt.datetime,
+        progress: tuple[str, int, int] | None,
+    ) -> bool:
+        job = self._held(job_id, owner, attempt)
+        if job is None:
+            return False
+        job = replace(job, lease_expires_at=lease_until, heartbeat_at=now)
+        if progress is not None:
+            job = replace(job, progress_stage=progress[0][:100], progress_done=progress[1], progress_total=progress[2])
+        self._db.jobs[job_id] = job
+        return True
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        now: dt.datetime,
+        status: str,
+        error: tuple[str, str] | None = None,
+        artifacts: tuple[JobArtifactRecord, ...] = (),
+        progress: tuple[str, int, int] | None = None,
+    ) -> bool:
+        job = self._held(job_id, owner, attempt)
+        if job is None:
+            return False
+        self._db.jobs[job_id] = replace(
+            job,
+            status=status,
+            finished_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            error_code=error[0] if error else None,
+            error_message=error[1] if error else None,
+        )
+        if progress is not None:
+            self._db.jobs[job_id] = replace(
+                self._db.jobs[job_id],
+                progress_stage=progress[0][:100],
+                progress_done=progress[1],
+                progress_total=progress[2],
+            )
+        self._db.job_artifacts[job_id] = {a.name: replace(a, job_id=job_id, size=len(a.content)) for a in artifacts}
+        return True
+
+    def release(self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, counted: bool) -> bool:
+        job = self._held(job_id, owner, attempt)
+        if job is None:
+            return False
+        self._db.jobs[job_id] = (
+            replace(job, lease_expires_at=now - dt.timedelta(microseconds=1))
+            if counted
+            else replace(job, status="queued", lease_owner=None, lease_expires_at=None, attempts=attempt - 1)
+        )
+        return True
+
+    def cancel(self, job_id: str, now: dt.datetime) -> JobRecord | None:
+        job = self._db.jobs.get(job_id)
+        if job is not None and job.status in ("queued", "running"):
+            job = replace(job, status="cancelled", finished_at=now, lease_owner=None, lease_expires_at=None)
+            self._db.jobs[job_id] = job
+        return job
+
+    def artifacts(self, job_id: str) -> list[JobArtifactRecord]:
+        stored = self._db.job_artifacts.get(job_id, {})
+        return [replace(a, content=b"") for _, a in sorted(stored.items())]
+
+    def artifact(self, job_id: str, name: str) -> JobArtifactRecord | None:
+        return self._db.job_artifacts.get(job_id, {}).get(name)
+
+    def list(self, query: JobQuery) -> list[JobRecord]:
+        found = [
+            j
+            for j in self._db.jobs.values()
+            if query.status in (None, j.status)
+            and query.kind in (None, j.kind)
+            and (query.after is None or (j.created_at, j.id) < query.after)
+        ]
+        return sorted(found, key=lambda j: (j.created_at, j.id), reverse=True)[: query.limit]
+
+
 class InMemoryUnitOfWork(AbstractUnitOfWork):
     """Works on a private copy of ``database``; ``commit`` publishes the copy, ``rollback`` discards it."""
 
@@ -475,6 +635,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         self.changes = _Changes(working)
         self.challengers = _Challengers(working)
         self.shadows = _Shadows(working)
+        self.jobs = _Jobs(working)
 
     def __enter__(self) -> Self:
         self._bind(self.database.snapshot())

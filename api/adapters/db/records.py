@@ -14,6 +14,8 @@ __all__ = [
     "CustomerRecord",
     "DecisionRecord",
     "GradeRecord",
+    "JobArtifactRecord",
+    "JobRecord",
     "LifecycleEventRecord",
     "LoggedInput",
     "NewGrade",
@@ -255,3 +257,41 @@ class ShadowRecord:
     champion_limit: str | None  # assessments: the limit each version gave, exact decimal text
     challenger_limit: str | None
     created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job run by a service worker: what it is, where it stands, who holds its lease."""
+
+    id: str
+    kind: str
+    status: str  # queued | running | succeeded | failed | cancelled
+    params_json: str
+    created_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    progress_done: int = 0
+    progress_total: int = 0
+    progress_stage: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = None
+    heartbeat_at: dt.datetime | None = None
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class JobArtifactRecord:
+    """A file a job produced (``content`` is empty when only the listing was asked for)."""
+
+    job_id: str
+    name: str
+    media_type: str
+    size: int
+    content: bytes = b""

@@ -21,6 +21,8 @@ from api.adapters.db.records import (
     CustomerRecord,
     DecisionRecord,
     GradeRecord,
+    JobArtifactRecord,
+    JobRecord,
     LifecycleEventRecord,
     LoggedInput,
     NewGrade,
@@ -41,6 +43,9 @@ __all__ = [
     "LogScan",
     "EventRepository",
     "GradeHistoryRepository",
+    "JobClaim",
+    "JobQuery",
+    "JobRepository",
     "KeyRepository",
     "ShadowQuery",
     "ShadowRepository",
@@ -325,3 +330,99 @@ class ShadowRepository(Protocol):
     def samples(self, query: ShadowQuery, limit: int) -> list[ShadowRecord]:
         """Up to ``limit`` rows where the two differ or the challenger failed, newest first, in full."""
         ...
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Filters and a keyset page of the jobs, newest first; ``after`` is the (created_at, id) of the last row seen."""
+
+    status: str | None = None
+    kind: str | None = None
+    limit: int = 50
+    after: tuple[dt.datetime, str] | None = None
+
+
+@dataclass(frozen=True)
+class JobClaim:
+    """Who takes a job and until when: a worker's lease, renewed by its heartbeats."""
+
+    owner: str
+    now: dt.datetime
+    lease_until: dt.datetime
+    max_attempts: int
+    kinds: tuple[str, ...]
+
+
+class JobRepository(Protocol):
+    """Jobs, their input files and their artifacts.
+
+    Every change of a claimed job is conditional on the claim (owner and attempt): a worker that
+    lost its lease (it stalled, another worker took the job over, the job was cancelled) changes
+    nothing, so each attempt's results are written at most once and only by the lease holder.
+    """
+
+    def add(self, job: JobRecord, inputs: dict[str, bytes]) -> None: ...
+
+    def get(self, job_id: str) -> JobRecord | None: ...
+
+    def inputs(self, job_id: str) -> dict[str, bytes]: ...
+
+    def claim(self, claim: JobClaim) -> JobRecord | None:
+        """Take the oldest job of ``kinds`` that is queued, or running with an expired lease (its worker
+        died), if it has attempts left: running, leased to ``owner``, one more attempt. None if none.
+
+        Expired jobs without attempts left are failed (``job_abandoned``) on the way. Concurrent
+        claimers never take the same job: PostgreSQL skips rows another claimer holds (``FOR
+        UPDATE SKIP LOCKED``), and every store re-checks the condition in the UPDATE itself.
+        """
+        ...
+
+    def has_claimable(self, now: dt.datetime, kinds: tuple[str, ...]) -> bool:
+        """Whether :meth:`claim` may find anything (a read, cheap enough to poll)."""
+        ...
+
+    def heartbeat(
+        self,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        now: dt.datetime,
+        lease_until: dt.datetime,
+        progress: tuple[str, int, int] | None,
+    ) -> bool:
+        """Renew the lease and record progress (stage, done, total); False if the lease is no longer ours."""
+        ...
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        now: dt.datetime,
+        status: str,
+        error: tuple[str, str] | None = None,
+        artifacts: tuple[JobArtifactRecord, ...] = (),
+        progress: tuple[str, int, int] | None = None,
+    ) -> bool:
+        """End the attempt (succeeded or failed), with its artifacts and last progress; False if not ours."""
+        ...
+
+    def release(self, job_id: str, owner: str, attempt: int, *, now: dt.datetime, counted: bool) -> bool:
+        """Give the lease up so that the next claim takes the job again: ``counted``, the attempt stays
+        counted (its process died: the lease just expires now); otherwise (a worker shutting down)
+        the job is queued again as if this attempt had never begun."""
+        ...
+
+    def cancel(self, job_id: str, now: dt.datetime) -> JobRecord | None:
+        """Cancel a queued or running job (its worker finds its lease gone); the job as it now stands."""
+        ...
+
+    def artifacts(self, job_id: str) -> list[JobArtifactRecord]:
+        """The artifacts' names, media types and sizes (without their content), by name."""
+        ...
+
+    def artifact(self, job_id: str, name: str) -> JobArtifactRecord | None: ...
+
+    def list(self, query: JobQuery) -> list[JobRecord]: ...

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -27,6 +28,7 @@ from api.adapters.db.types import ExactDecimal, UTCDateTime
 __all__ = [
     "API_KEY_ROLES",
     "CASE_STATUSES",
+    "JOB_STATUSES",
     "LIFECYCLE_EVENTS",
     "VERSION_STATUSES",
     "api_keys",
@@ -36,6 +38,9 @@ __all__ = [
     "customers",
     "decisions",
     "grade_history",
+    "job_artifacts",
+    "job_inputs",
+    "jobs",
     "lifecycle_events",
     "metadata",
     "policy_versions",
@@ -58,6 +63,7 @@ LIFECYCLE_EVENTS = (
 API_KEY_ROLES = ("decide", "author", "approve", "audit", "simulate", "admin")
 CASE_STATUSES = ("open", "released", "rejected")
 WEBHOOK_EVENTS = ("case.opened", "case.released", "case.rejected")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 # Named constraints make migrations reproducible across SQLite and PostgreSQL.
 metadata = MetaData(
@@ -306,4 +312,52 @@ shadow_decisions = Table(
     Column("challenger_limit", String(48), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "policy_id", "created_at"),  # the report reads one policy's rows of a period
+)
+
+# Jobs run by the service's workers (migration 0006): simulations, and any kind registered in
+# api.service.jobs. A worker claims a queued job (or one whose lease expired: its worker died) by
+# taking the lease; the results are written with the final status, in one transaction.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("params_json", Text, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),  # the first claim
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("progress_done", Integer, nullable=False),
+    Column("progress_total", Integer, nullable=False),
+    Column("progress_stage", String(100), nullable=True),
+    Column("lease_owner", String(100), nullable=True),  # host:pid:worker of the worker running it
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("heartbeat_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    CheckConstraint(_one_of("status", JOB_STATUSES), name="status"),
+    Index(None, "status", "created_at"),  # what workers claim: the oldest queued (or expired) first
+    Index(None, "created_at", "id"),  # the listing, newest first
+    Index(None, "kind", "created_at", "id"),
+)
+
+# What a job was given (uploaded portfolio files) and what it produced: in the database, so any
+# replica on any host runs the job and serves its results.
+job_inputs = Table(
+    "job_inputs",
+    metadata,
+    Column("job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
+job_artifacts = Table(
+    "job_artifacts",
+    metadata,
+    Column("job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("media_type", String(100), nullable=False),
+    Column("content", LargeBinary, nullable=False),
 )

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 
 from api.adapters.db.changes import SqlChangeRepository
 from api.adapters.db.engine import READ_ONLY_OPTION
+from api.adapters.db.jobs import SqlJobRepository
 from api.adapters.db.repository import (
     CaseRepository,
     ChallengerRepository,
@@ -20,6 +21,7 @@ from api.adapters.db.repository import (
     DecisionRepository,
     EventRepository,
     GradeHistoryRepository,
+    JobRepository,
     KeyRepository,
     ShadowRepository,
     VersionRepository,
@@ -62,6 +64,7 @@ class AbstractUnitOfWork(abc.ABC):
     changes: ChangeRepository
     challengers: ChallengerRepository
     shadows: ShadowRepository
+    jobs: JobRepository
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
@@ -100,6 +103,7 @@ _SQL_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
     "changes": SqlChangeRepository,
     "challengers": SqlChallengerRepository,
     "shadows": SqlShadowRepository,
+    "jobs": SqlJobRepository,
 }
 
 

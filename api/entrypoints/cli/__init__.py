@@ -10,6 +10,7 @@ from api.entrypoints.cli import (
     db_commands,
     engine_commands,
     impact_commands,
+    job_commands,
     key_commands,
     log_commands,
     policy_commands,
@@ -45,5 +46,6 @@ for module in (
     simulation_commands,
     shadow_commands,
     impact_commands,
+    job_commands,
 ):
     module.register(app)

@@ -2,7 +2,8 @@
 
 What a start does (migrations, the shipped policy, the local keys) is :mod:`api.bootstrap`; this
 module only puts the parts together and runs the background work of a process: the group
-committer's writer thread, the webhook retries, and the change listener that keeps this process's
+committer's writer thread, the webhook retries, the job workers (:mod:`api.service.jobs.worker`),
+and the change listener that keeps this process's
 caches true when other processes change versions or keys (:mod:`api.service.changes`).
 """
 
@@ -30,11 +31,25 @@ from api.entrypoints.http.deps import KeyCache
 from api.entrypoints.http.headers import SecurityHeaders
 from api.entrypoints.http.metrics import Metrics
 from api.entrypoints.http.problems import BodyLimit, document_problems, install_problem_handlers
-from api.entrypoints.http.routes import cases, customers, decisions, health, impact, keys, shadow, versions, webhooks
+from api.entrypoints.http.routes import (
+    cases,
+    customers,
+    decisions,
+    health,
+    impact,
+    jobs,
+    keys,
+    shadow,
+    versions,
+    webhooks,
+)
 from api.entrypoints.http.schemas.decisions import document_decision_bodies
+from api.entrypoints.http.schemas.jobs import SimulationRequest
 from api.entrypoints.http.schemas.versions import PublishRequest
 from api.service.changes import KEYS, VERSIONS, CacheInvalidation
 from api.service.decisions import DecisionWriter
+from api.service.jobs import default_kinds
+from api.service.jobs.worker import JobWorker, JobWorkers, WorkerConfig, worker_owner
 from api.service.registry import DEFAULT_POLICY_ID, PolicyRegistry
 from api.service.webhooks import deliver_forever
 from api.settings import Settings, get_settings
@@ -98,12 +113,38 @@ class CreditPolicyApp(FastAPI):
             document_problems(schema)
             ref = "#/components/schemas/{model}"
             schema["components"]["schemas"]["PublishRequest"] = PublishRequest.model_json_schema(ref_template=ref)
+            simulation = SimulationRequest.model_json_schema(ref_template=ref)
+            schema["components"]["schemas"].update(simulation.pop("$defs", {}), SimulationRequest=simulation)
             self.openapi_schema = schema
         return self.openapi_schema
 
     def build_middleware_stack(self) -> ASGIApp:
         # Outside Starlette's ServerErrorMiddleware, which answers a 500 past every inner middleware.
         return SecurityHeaders(super().build_middleware_stack())
+
+
+def _start_job_workers(app: FastAPI, settings: Settings) -> JobWorkers:
+    """This process's job workers (``CREDITPOLICY_JOB_WORKERS``), each running its jobs in a child process."""
+    config = WorkerConfig(
+        lease_seconds=settings.job_lease_seconds,
+        poll_seconds=settings.job_poll_seconds,
+        max_attempts=settings.job_max_attempts,
+        shutdown_grace_seconds=settings.job_shutdown_grace_seconds,
+        nice=settings.job_nice,
+    )
+    workers = [
+        JobWorker(
+            settings.database_url,
+            lambda: app.state.new_uow(),
+            app.state.job_kinds,
+            owner=worker_owner(index),
+            config=config,
+            clock=app.state.clock,
+            new_read_uow=lambda: app.state.new_read_uow(),
+        )
+        for index in range(settings.job_workers)
+    ]
+    return JobWorkers(workers).start()
 
 
 def create_app(
@@ -137,8 +178,10 @@ def create_app(
                 daemon=True,
             )
             retrier.start()
+        job_workers = _start_job_workers(app, settings)
         with _collector_tuned_for_serving():
             yield
+        job_workers.stop()  # stops claiming; a running job finishes, or is queued again after the grace period
         app.state.group_commit.close()  # uvicorn has answered every request by now
         stop.set()
         if retrier is not None:
@@ -170,9 +213,12 @@ def create_app(
         AllowList.from_entries(settings.webhook_allowlist), resolver or SystemResolver()
     )
     app.state.webhook_sender = HttpxSender(app.state.webhook_targets)
+    app.state.job_kinds = default_kinds()
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    # Portfolio uploads have their own limit (a form's few hundred bytes of fields on top).
+    upload_limit = max(MAX_BODY_BYTES, settings.job_upload_max_bytes + 64 * 1024)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, per_path={"/v1/simulations": upload_limit})
     app.include_router(decisions.decision_router)
-    for module in (decisions, impact, versions, shadow, cases, customers, webhooks, keys, health):
+    for module in (decisions, impact, versions, shadow, cases, customers, webhooks, jobs, keys, health):
         app.include_router(module.router)
     return app

@@ -27,7 +27,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors as service
 from engine.decide import json_pointer
-from engine.errors import CompileError, EngineError, InputError, InputInvalid, RulesEngineError
+from engine.errors import (
+    AssumptionsInvalid,
+    CompileError,
+    EngineError,
+    InputError,
+    InputInvalid,
+    PortfolioInvalid,
+    RulesEngineError,
+)
 from policy.errors import PolicyInvalid
 
 __all__ = [
@@ -193,6 +201,18 @@ def _parts(error: Exception) -> tuple[str, str, dict[str, Any]]:
     if isinstance(error, CompileError):
         issues = [issue.to_dict() for issue in error.issues]
         return error.code, f"the policy does not compile: {_plural(len(issues), 'problem')}", {"errors": issues}
+    if isinstance(error, PortfolioInvalid):
+        found = [
+            {"file": p.file, "row": p.row, "column": p.column, "message": p.message, "code": p.code}
+            for p in error.problems
+        ]
+        detail = f"the portfolio has {_plural(error.total, 'problem')}" + (
+            f" (the first {len(found)} are listed)" if error.total > len(found) else ""
+        )
+        return error.code, detail, {"errors": found}
+    if isinstance(error, AssumptionsInvalid):
+        issues = [issue.to_dict() for issue in error.issues]
+        return error.code, f"the assumptions have {_plural(len(issues), 'problem')}", {"errors": issues}
     if isinstance(error, EngineError):
         if isinstance(error, RulesEngineError):
             log.warning("rules engine refused an input: %s", error)
@@ -364,18 +384,20 @@ class BodyLimit:
     """Refuse bodies over ``limit`` bytes with a 413 problem: declared ones before anything reads them,
     chunked ones as soon as the count passes the limit (FastAPI's own limit answers in plain text)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, per_path: Mapping[str, int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.per_path = dict(per_path or {})  # routes taking larger bodies (uploads), by exact path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.default)
         length = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
         if length.isdigit():
-            if int(length) > self.limit:
-                detail = f"the body has {int(length)} bytes; at most {self.limit} are accepted"
+            if int(length) > limit:
+                detail = f"the body has {int(length)} bytes; at most {limit} are accepted"
                 await problem_response(service.BodyTooLarge(detail))(scope, receive, send)
                 return
             # The HTTP server delivers no more than a declared length: nothing left to count.
@@ -387,9 +409,9 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
+            if received > limit:
                 # FastAPI re-raises its HTTPException from body reading: it reaches the problem handler.
-                raise HTTPException(413, f"the body has more than {self.limit} bytes")
+                raise HTTPException(413, f"the body has more than {limit} bytes")
             return message
 
         await self.app(scope, counting, send)

@@ -27,7 +27,7 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
     ("role", "allowed"),
     [
         ("decide", {"decide", "dry_run", "read_cases", "register_webhook"}),
-        ("simulate", {"simulate", "dry_run"}),
+        ("simulate", {"simulate", "dry_run", "read_jobs"}),
         ("author", {"publish", "read_versions"}),
         (
             "approve",
@@ -44,6 +44,7 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "name_challenger",
                 "read_shadow",
                 "impact",
+                "read_jobs",
             },
         ),
         (
@@ -57,6 +58,7 @@ def test_the_matrix_names_only_known_roles_and_every_role_has_a_use() -> None:
                 "impact",
                 "read_metrics",
                 "read_shadow",
+                "read_jobs",
             },
         ),
         (

@@ -1,7 +1,7 @@
 """Live champion–challenger: the challenger of each policy and what it decided in shadow.
 
 Revision ID: 0007
-Revises: 0005 (the lead re-chains it after 0006 when merging)
+Revises: 0006
 Create Date: 2026-12-01
 
 * ``challengers``: at most one per policy (its key): the champion (the active version it was
@@ -21,7 +21,7 @@ from alembic import op
 from api.adapters.db.types import ExactDecimal, UTCDateTime
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
