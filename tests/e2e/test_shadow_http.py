@@ -255,3 +255,6 @@ def test_the_orders_of_a_batch_are_shadowed_each_beside_its_log_row(fresh_servic
     assert service.count("shadow_decisions", "decision_id IN (:a, :b)", a=ids[0], b=ids[1]) == 2
     assert service.count("shadow_decisions", "decision_id = :a AND challenger_outcome = 'hold'", a=ids[0]) == 1
     assert service.count("credit_cases") == 0
+    metrics = service.get("/metrics", who="audit").text  # counted as single decisions' shadows are
+    assert 'creditpolicy_shadow_decisions_total{kind="order",result="differ"} 1.0' in metrics
+    assert 'creditpolicy_shadow_decisions_total{kind="order",result="agree"} 1.0' in metrics

@@ -121,6 +121,10 @@ def _batch_endpoint(kind: str) -> Callable[..., Awaitable[Response]]:
         body = body_of(model, await json_body(request))
         decide = partial(_decide_batch, new_uow, registry, call, kind, getattr(body, member), body, explain)
         batch = await to_thread.run_sync(decide, limiter=request.app.state.decision_threads)
+        metrics: Metrics = request.app.state.metrics
+        for item in batch.items:  # a batch's requests shadowed by a challenger count as the single ones do
+            if item.response is not None and item.response.shadow is not None:
+                metrics.shadowed(kind, item.response.shadow)
         background = None
         if batch.events:  # a real batch opened cases: tell the webhooks after the commit
             background = BackgroundTask(deliver_after_commit, new_uow, request.app.state.webhook_sender)
