@@ -51,6 +51,7 @@ EXPECTED: dict[tuple[str, str], str | None] = {
     ("GET", "/v1/webhooks"): "register_webhook",
     ("DELETE", "/v1/webhooks/{webhook_id}"): "register_webhook",
     ("POST", "/v1/simulations"): "simulate",
+    ("POST", "/v1/impact/jobs"): "impact",
     ("GET", "/v1/jobs"): "read_jobs",
     ("GET", "/v1/jobs/{job_id}"): "read_jobs",
     ("GET", "/v1/jobs/{job_id}/artifacts/{name}"): "read_jobs",

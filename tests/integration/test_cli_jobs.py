@@ -27,8 +27,9 @@ app.command("noop")(lambda: None)  # a second command, so `jobs` is a group as i
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str, str]]:
-    """A store with the shipped policy, a simulation job run to its end; (job id, simulate key, audit key)."""
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str, str, str]]:
+    """A store with the shipped policy, a simulation job and an impact job run to their end;
+    (simulation job id, simulate key, audit key, impact job id)."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("CREDITPOLICY_DATABASE_URL", url)
     get_settings.cache_clear()
@@ -47,18 +48,23 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str
             "portfolio": {"generate": {"customers": 100, "invoices": 400, "years": 1, "seed": 3}},
         }
         job = queue.submit_job(uow, default_kinds(), "simulation", caller, params, {})
+        auditor = keys.authenticate(uow, audit)
+        assert auditor is not None
+        impact = {"from": baseline.label, "to": baseline.label}
+        impact_job = queue.submit_job(uow, default_kinds(), "impact", auditor, impact, {})
 
     def new_uow() -> UnitOfWork:
         return UnitOfWork(engine)
 
-    assert JobWorker(url, new_uow, default_kinds(), owner="cli-test", launch=inline_launcher(new_uow)).run_once()
+    worker = JobWorker(url, new_uow, default_kinds(), owner="cli-test", launch=inline_launcher(new_uow))
+    assert worker.run_once() and worker.run_once()
     engine.dispose()
-    yield job.id, simulate, audit
+    yield job.id, simulate, audit, impact_job.id
     get_settings.cache_clear()
 
 
-def test_list_show_and_fetch_an_artifact(store: tuple[str, str, str], tmp_path: Path) -> None:
-    job_id, simulate, audit = store
+def test_list_show_and_fetch_an_artifact(store: tuple[str, str, str, str], tmp_path: Path) -> None:
+    job_id, simulate, _, _ = store
     runner = CliRunner()
     listed = runner.invoke(app, ["jobs", "list", "--key", simulate, "--format", "json"])
     assert listed.exit_code == 0, listed.output
@@ -74,10 +80,15 @@ def test_list_show_and_fetch_an_artifact(store: tuple[str, str, str], tmp_path: 
     assert printed.stdout_bytes == summary.read_bytes()
 
 
-def test_keys_see_only_what_their_role_runs(store: tuple[str, str, str]) -> None:
-    job_id, _, audit = store
+def test_keys_see_only_what_their_role_runs(store: tuple[str, str, str, str]) -> None:
+    job_id, _, audit, impact_id = store
     runner = CliRunner()
-    assert json.loads(runner.invoke(app, ["jobs", "list", "--key", audit, "--format", "json"]).stdout) == []
+    listed = json.loads(runner.invoke(app, ["jobs", "list", "--key", audit, "--format", "json"]).stdout)
+    assert [(j["id"], j["kind"], j["status"]) for j in listed] == [(impact_id, "impact", "succeeded")]
+    as_text = runner.invoke(app, ["jobs", "list", "--key", audit])
+    assert as_text.exit_code == 0 and impact_id[:8] in as_text.stdout and "impact" in as_text.stdout
+    fetched = runner.invoke(app, ["jobs", "artifact", impact_id, "impact.json", "--key", audit])
+    assert json.loads(fetched.stdout_bytes)["schema"] == "creditpolicy.impact/1"
     hidden = runner.invoke(app, ["jobs", "show", job_id, "--key", audit])
     assert hidden.exit_code == 1 and "[job_not_found]" in hidden.stderr
     keyless = runner.invoke(app, ["jobs", "list"])

@@ -14,7 +14,7 @@ from api.entrypoints.cli.audit_commands import _STYLES
 from api.entrypoints.cli.db_commands import err, out, unit_of_work
 from api.entrypoints.cli.progress import progress_bar
 from api.errors import ServiceError
-from api.service.impact import ImpactRequest, impact_document, impact_lines, measure_impact
+from api.service.impact import impact_document, impact_lines, impact_request, measure_impact
 from api.service.impact.review import REVIEW_DAYS, review_document, review_lines, review_version
 from api.service.policy_cases import read_text
 from api.service.policy_diff import Line
@@ -68,9 +68,10 @@ def impact_command(
     except ServiceError as error:
         err.print(f"error: {error.message}", markup=False)
         raise typer.Exit(2) from None
-    request = ImpactRequest(from_, to_ref, to_text, to_file, _day(since), _day(until), kind, sample, top)
+    fields = {"from": from_, "to": to_ref, "since": _day(since), "until": _day(until), "kind": kind, "top": top}
     with unit_of_work() as uow, progress_bar(err, "impact") as report:
         try:
+            request = impact_request({**fields, "sample": sample}, to_text=to_text, to_file=to_file)
             measured = measure_impact(
                 uow, PolicyRegistry(), request, lambda done, total: report("decisions", done, total)
             )

@@ -20,8 +20,15 @@ registers a durable-rules ruleset, nothing is written. The JSON document is desc
 docs/impact.md.
 """
 
-from api.service.impact.document import IMPACT_SCHEMA, impact_document, impact_lines
-from api.service.impact.measure import ImpactReport, ImpactRequest, Progress, measure_impact
+from api.service.impact.document import IMPACT_SCHEMA, impact_document, impact_json, impact_lines, lines_text
+from api.service.impact.measure import (
+    ImpactReport,
+    ImpactRequest,
+    Progress,
+    impact_request,
+    measure_impact,
+    stored_version,
+)
 
 __all__ = [
     "IMPACT_SCHEMA",
@@ -29,6 +36,10 @@ __all__ = [
     "ImpactRequest",
     "Progress",
     "impact_document",
+    "impact_json",
     "impact_lines",
+    "impact_request",
+    "lines_text",
     "measure_impact",
+    "stored_version",
 ]

@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from api.service.impact.measure import ImpactReport, Sample
-from api.service.jsontext import iso
+from api.service.jsontext import dumps, iso
 from api.service.policy_diff import Line
 
-__all__ = ["IMPACT_SCHEMA", "compact_money", "impact_document", "impact_lines"]
+__all__ = ["IMPACT_SCHEMA", "compact_money", "impact_document", "impact_json", "impact_lines", "lines_text"]
 
 IMPACT_SCHEMA = "creditpolicy.impact/1"
 
@@ -82,6 +82,11 @@ def impact_document(report: ImpactReport) -> dict[str, Any]:
         }
     )
     return document
+
+
+def impact_json(document: Mapping[str, Any]) -> bytes:
+    """The document as ``POST /v1/impact`` answers it and an impact job stores it: compact UTF-8 JSON, in order."""
+    return dumps(document).encode("utf-8")
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -246,3 +251,8 @@ def impact_lines(document: Mapping[str, Any]) -> list[Line]:
         compared = sum(s["compared"] for s in document["kinds"].values())
         lines += [Line("heading", ""), Line("summary", f"{changed:,} of {compared:,} decisions would change under b")]
     return lines
+
+
+def lines_text(lines: list[Line]) -> str:
+    """The text form: one line each, as ``Accept: text/plain`` gets it and an impact job stores it."""
+    return "".join(f"{line.text}\n" for line in lines)

@@ -7,7 +7,8 @@ route or a background job call it alike; ``progress(done, total)`` is called aft
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +34,23 @@ from engine.matchers import twin_matcher
 from policy.errors import PolicyInvalid
 from policy.validate import load_policy
 
-__all__ = ["MAX_SAMPLE", "MAX_TOP", "ImpactReport", "ImpactRequest", "Progress", "Sample", "measure_impact"]
+__all__ = [
+    "MAX_SAMPLE",
+    "MAX_TOP",
+    "ImpactReport",
+    "ImpactRequest",
+    "Progress",
+    "Sample",
+    "impact_request",
+    "measure_impact",
+    "stored_version",
+]
 
 Progress = Callable[[int, int], None]  # (decisions done, decisions in all)
 PAGE_SIZE = 20_000  # rows of the log per read: ~60 MB of JSON text at most
 MAX_SAMPLE = 50
 MAX_TOP = 100
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -120,13 +132,18 @@ class ImpactReport:
         return self.decided_by_from - len(self.findings)
 
 
-def _stored(uow: AbstractUnitOfWork, ref: str, pointer: str, registry: PolicyRegistry) -> tuple[VersionRecord, Side]:
+def stored_version(uow: AbstractUnitOfWork, ref: str, pointer: str) -> VersionRecord:
+    """The stored version ``ref`` names (drafts too), refused as a field of the request (``/from``, ``/to``)."""
     try:
-        record = get_version(uow, ref)
+        return get_version(uow, ref)
     except VersionNotFound as error:
         raise RefusedField(error.message, code="unknown_policy_version", pointer=pointer) from None
     except AmbiguousVersionRef as error:
         raise RefusedField(error.message, code="ambiguous_policy_version", pointer=pointer) from None
+
+
+def _stored(uow: AbstractUnitOfWork, ref: str, pointer: str, registry: PolicyRegistry) -> tuple[VersionRecord, Side]:
+    record = stored_version(uow, ref, pointer)
     # The twin, never durable rulesets: drafts and replays register nothing (their memory is never freed).
     compiled = registry.offline(record)
     side = Side(record.policy_id, record.label, record.sha256, record.status, "stored", compiled)
@@ -140,6 +157,63 @@ def _from_text(text: str, file: str) -> Side:
         raise VersionUnusable(f"{file} does not compile: {error}") from None
     meta = compiled.meta
     return Side(meta.policy_id, meta.version, meta.sha256, None, f"file:{file}", compiled)
+
+
+def _refused(pointer: str, message: str, code: str) -> InvalidRequest:
+    error = InvalidRequest(f"{pointer}: {message}")
+    error.errors = [{"pointer": pointer, "message": message, "code": code}]
+    return error
+
+
+def _date(fields: Mapping[str, Any], name: str) -> dt.date | None:
+    value = fields.get(name)
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    try:
+        if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass  # 2026-02-30: refused below
+    raise _refused(f"/{name}", "a date written YYYY-MM-DD", "date_format")
+
+
+def _whole(fields: Mapping[str, Any], name: str, default: int) -> int:
+    value = fields.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _refused(f"/{name}", "a whole number", "integer_type")
+    return value
+
+
+def _ref(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise _refused(f"/{name}", "name a stored version: a label, a sha256 or 8+ of its first hex digits", "missing")
+    return value
+
+
+def impact_request(
+    fields: Mapping[str, Any], *, to_text: str | None = None, to_file: str | None = None
+) -> ImpactRequest:
+    """The request ``POST /v1/impact``'s body asks for, checked; the one reading of it (route, CLI, impact job).
+
+    ``fields`` as in the body: ``from``, ``to`` (left out when ``to_text`` gives the candidate's
+    policy text instead, the CLI's file), ``since`` and ``until`` (dates or ISO text), ``kind``,
+    ``sample`` and ``top``. Refused, with the field named: a missing version, a date that is not
+    one, an inverted range, an unknown kind, a sample or top out of bounds.
+    """
+    request = ImpactRequest(
+        from_ref=_ref(fields, "from"),
+        to_ref=None if to_text is not None else _ref(fields, "to"),
+        to_text=to_text,
+        to_file=to_file,
+        since=_date(fields, "since"),
+        until=_date(fields, "until"),
+        kind=None if fields.get("kind") is None else str(fields["kind"]),
+        sample=_whole(fields, "sample", 3),
+        top=_whole(fields, "top", 10),
+    )
+    _check(request)
+    return request
 
 
 def _check(request: ImpactRequest) -> None:

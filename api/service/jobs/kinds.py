@@ -24,17 +24,17 @@ only says four things, in a :class:`JobKind`:
     produced. A coded error it raises fails the job with that code; anything else fails it as
     ``job_failed``, its traceback logged.
 
-Adding a kind is a few lines: write ``prepare`` and ``run`` (say in ``api/service/impact_job.py``),
-then add it to :func:`default_kinds`::
+Adding a kind is a few lines: write ``prepare`` and ``run`` (as :mod:`api.service.jobs.simulation`
+and :mod:`api.service.jobs.impact` do), then add it to :func:`api.service.jobs.default_kinds`::
 
     IMPACT = JobKind(name="impact", permission="impact", prepare=prepare_impact, run=run_impact)
 
     def default_kinds() -> JobKinds:
         return JobKinds((SIMULATION, IMPACT))
 
-and a route that calls :func:`api.service.jobs.queue.submit_job` with ``"impact"`` (see
-``POST /v1/simulations`` in :mod:`api.entrypoints.http.routes.jobs`). The listing, status,
-artifact and cancel routes, the worker, leases and retries serve the new kind unchanged.
+and a route that calls :func:`api.service.jobs.queue.submit_job` with the kind's name (see
+``POST /v1/simulations`` and ``POST /v1/impact/jobs`` in :mod:`api.entrypoints.http.routes.jobs`).
+The listing, status, artifact and cancel routes, the worker, leases and retries serve the new kind unchanged.
 """
 
 from __future__ import annotations

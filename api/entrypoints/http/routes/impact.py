@@ -9,14 +9,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, RegistryDep, require
 from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.negotiation import best_media_type
 from api.entrypoints.http.problems import problems
 from api.entrypoints.http.schemas.impact import IMPACT_EXAMPLES, ImpactOut, ImpactRequestBody, ReviewOut
-from api.service.impact import ImpactRequest, impact_document, impact_lines, measure_impact
+from api.service.impact import (
+    impact_document,
+    impact_json,
+    impact_lines,
+    impact_request,
+    lines_text,
+    measure_impact,
+)
 from api.service.impact.review import REVIEW_DAYS, review_document, review_lines, review_version
 from api.service.keys import Caller
 from api.service.policy_diff import Line
@@ -39,9 +46,9 @@ def _answer(accept: str | None, document: dict[str, Any], lines: list[Line] | No
     if media == "text/html":
         return HTMLResponse(render_impact(document), headers={"Vary": "Accept"})
     if media == "text/plain":
-        text = "".join(f"{line.text}\n" for line in lines or impact_lines(document))
-        return PlainTextResponse(text, headers={"Vary": "Accept"})
-    return JSONResponse(document, headers={"Vary": "Accept"})
+        return PlainTextResponse(lines_text(lines or impact_lines(document)), headers={"Vary": "Accept"})
+    # The bytes an impact job stores as impact.json for the same request and log.
+    return Response(impact_json(document), media_type="application/json", headers={"Vary": "Accept"})
 
 
 @router.post("/v1/impact", response_model=ImpactOut, responses={**_FORMS, **problems(409, 422)})
@@ -60,15 +67,7 @@ def measure(
     rules that made the difference. JSON (schema `creditpolicy.impact/1`, docs/impact.md), or with
     `Accept: text/html` the page, `text/plain` the text. Writes nothing.
     """
-    request = ImpactRequest(
-        from_ref=body.from_,
-        to_ref=body.to,
-        since=body.since,
-        until=body.until,
-        kind=body.kind,
-        sample=body.sample,
-        top=body.top,
-    )
+    request = impact_request(body.model_dump(by_alias=True))
     return _answer(accept, impact_document(measure_impact(uow, registry, request)), None, html=True)
 
 

@@ -1,4 +1,4 @@
-"""Job routes: submit a simulation, follow any job, fetch its results, cancel it."""
+"""Job routes: submit a simulation or an impact run, follow any job, fetch its results, cancel it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -14,6 +14,7 @@ from api.entrypoints.http.deps import PRINTABLE, ReadUowDep, UowDep, body_of, js
 from api.entrypoints.http.fast_path import AuthorizedRoute
 from api.entrypoints.http.forms import FORM_DATA, read_form
 from api.entrypoints.http.problems import problems
+from api.entrypoints.http.schemas.impact import IMPACT_EXAMPLES, ImpactRequestBody
 from api.entrypoints.http.schemas.jobs import SIMULATION_BODY, JobOut, JobPageOut, SimulationRequest
 from api.errors import BodyTooLarge, InvalidRequest, InvalidUpload
 from api.service.jobs import queue
@@ -26,6 +27,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["jobs"], route_class=AuthorizedRoute)
 
 Simulator = Annotated[Caller, Depends(require("simulate"))]
+Auditor = Annotated[Caller, Depends(require("impact"))]
 JobReader = Annotated[Caller, Depends(require("read_jobs"))]
 JobId = Annotated[str, Path(max_length=64, pattern=PRINTABLE, description="The job's `id`.")]
 _FIELDS = ("baseline", "candidate", "as_of", "assumptions")
@@ -76,10 +78,14 @@ async def _simulation_request(request: Request) -> tuple[dict[str, Any], dict[st
     return body.model_dump(mode="json", exclude_none=True), {}
 
 
-def _submit(request: Request, caller: Caller, params: Mapping[str, Any], inputs: Mapping[str, bytes]) -> queue.JobView:
+def _submit(
+    request: Request, caller: Caller, kind: str, params: Mapping[str, Any], inputs: Mapping[str, bytes]
+) -> JSONResponse:
+    """Queue a job (its kind's ``prepare`` checks the request first) and answer 202 with it and its Location."""
     with request.app.state.new_uow() as uow:
-        job = queue.submit_job(uow, _kinds(request), "simulation", caller, params, inputs)
-        return queue.JobView(job, [])
+        job = queue.submit_job(uow, _kinds(request), kind, caller, params, inputs)
+    content = _job(queue.JobView(job, [])).model_dump(mode="json")
+    return JSONResponse(content, status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
 
 @router.post(
@@ -100,9 +106,19 @@ async def submit_simulation(request: Request, caller: Simulator) -> JSONResponse
     `report.html` and the tables from its artifacts.
     """
     params, inputs = await _simulation_request(request)
-    view = await run_in_threadpool(_submit, request, caller, params, inputs)
-    location = f"/v1/jobs/{view.job.id}"
-    return JSONResponse(_job(view).model_dump(mode="json"), status_code=202, headers={"Location": location})
+    return await run_in_threadpool(_submit, request, caller, "simulation", params, inputs)
+
+
+@router.post("/v1/impact/jobs", status_code=202, response_model=JobOut, responses=problems(422))
+def submit_impact(
+    request: Request, caller: Auditor, body: Annotated[ImpactRequestBody, Body(openapi_examples=IMPACT_EXAMPLES)]
+) -> JSONResponse:
+    """Queue an impact run (role `impact`): the body of `POST /v1/impact`, checked the same way (the same
+    refusals; nothing queued unless all is well), both versions pinned to their sha256. Answers 202 with
+    the job and its `Location`; follow it at `GET /v1/jobs/{id}`, then fetch `impact.json` (the bytes
+    `POST /v1/impact` answers), `impact.html` and `impact.txt` from its artifacts.
+    """
+    return _submit(request, caller, "impact", body.model_dump(mode="json", by_alias=True), {})
 
 
 @router.get("/v1/jobs", response_model=JobPageOut, responses=problems(422))
