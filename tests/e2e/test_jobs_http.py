@@ -141,6 +141,20 @@ def test_an_uploaded_portfolio_runs(job_service: Service, tmp_path: Path) -> Non
     assert (summary["as_of"], summary["assumptions"]["gross_margin"]) == ("2026-05-31", "0.3000")
     assert summary["portfolio"]["customers"] == 200
 
+    # Deleting the finished job takes its uploaded files and its artifacts with it.
+    job_id = done["id"]
+    assert job_service.count("job_inputs", "job_id = :j", j=job_id) == 3
+    assert job_service.count("job_artifacts", "job_id = :j", j=job_id) == 5
+    by_audit = job_service.client.delete(f"/v1/jobs/{job_id}", headers=job_service.headers("audit"))
+    assert (by_audit.status_code, by_audit.json()["code"]) == (404, "job_not_found")  # not its kind
+    deleted = job_service.client.delete(f"/v1/jobs/{job_id}", headers=job_service.headers("simulate"))
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert job_service.get(f"/v1/jobs/{job_id}", who="simulate").status_code == 404
+    for table, column in (("jobs", "id"), ("job_inputs", "job_id"), ("job_artifacts", "job_id")):
+        assert job_service.count(table, f"{column} = :j", j=job_id) == 0, table
+    again = job_service.client.delete(f"/v1/jobs/{job_id}", headers=job_service.headers("simulate"))
+    assert again.status_code == 404
+
 
 def _broken(table: bytes, row: int, column: str, value: str) -> bytes:
     rows = list(csv.DictReader(io.StringIO(table.decode())))
@@ -212,6 +226,8 @@ def test_a_queued_job_has_no_artifacts_and_can_be_cancelled_once(service: Servic
     assert service.get("/v1/jobs", who="audit").json()["items"] == []  # audit runs no simulation: sees none
     assert service.get(f"/v1/jobs/{job['id']}", who="audit").status_code == 404
 
+    running = service.client.delete(f"/v1/jobs/{job['id']}", headers=service.headers("simulate"))
+    assert (running.status_code, running.json()["code"]) == (409, "job_not_finished")  # cancel it first
     cancelled = service.post(f"/v1/jobs/{job['id']}:cancel", who="simulate")
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
     again = service.post(f"/v1/jobs/{job['id']}:cancel", who="simulate")

@@ -56,6 +56,7 @@ EXPECTED: dict[tuple[str, str], str | None] = {
     ("GET", "/v1/jobs/{job_id}"): "read_jobs",
     ("GET", "/v1/jobs/{job_id}/artifacts/{name}"): "read_jobs",
     ("POST", "/v1/jobs/{job_id}:cancel"): "read_jobs",
+    ("DELETE", "/v1/jobs/{job_id}"): "read_jobs",
     ("POST", "/v1/keys"): "manage_keys",
     ("GET", "/v1/keys"): "manage_keys",
     ("POST", "/v1/keys/{name}/revoke"): "manage_keys",

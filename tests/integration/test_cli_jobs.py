@@ -1,4 +1,4 @@
-"""`creditpolicy jobs list|show|artifact`: the service's jobs on the command line, as the API shows them."""
+"""`creditpolicy jobs list|show|artifact|delete`: the service's jobs on the command line, as the API shows them."""
 
 from __future__ import annotations
 
@@ -78,6 +78,17 @@ def test_list_show_and_fetch_an_artifact(store: tuple[str, str, str, str], tmp_p
     assert json.loads(summary.read_bytes())["portfolio"]["customers"] == 100
     printed = runner.invoke(app, ["jobs", "artifact", job_id, "summary.json", "--key", simulate])
     assert printed.stdout_bytes == summary.read_bytes()
+
+
+def test_delete_a_finished_job(store: tuple[str, str, str, str]) -> None:
+    job_id, simulate, audit, _ = store
+    runner = CliRunner()
+    hidden = runner.invoke(app, ["jobs", "delete", job_id, "--key", audit])
+    assert hidden.exit_code == 1 and "[job_not_found]" in hidden.stderr
+    deleted = runner.invoke(app, ["jobs", "delete", job_id, "--key", simulate])
+    assert deleted.exit_code == 0 and f"job {job_id} deleted" in deleted.stderr
+    gone = runner.invoke(app, ["jobs", "show", job_id, "--key", simulate])
+    assert gone.exit_code == 1 and "[job_not_found]" in gone.stderr
 
 
 def test_keys_see_only_what_their_role_runs(store: tuple[str, str, str, str]) -> None:

@@ -177,6 +177,13 @@ class SqlJobRepository:
         )
         return self.get(job_id)
 
+    def delete(self, job_id: str) -> bool:
+        # Conditional on the status, so a job a worker is still running is never deleted under it;
+        # its input files and artifacts go with it (ON DELETE CASCADE, on SQLite too: foreign keys on).
+        finished = ("succeeded", "failed", "cancelled")
+        result = self._c.execute(delete(t.jobs).where(_c.id == job_id, _c.status.in_(finished)))
+        return result.rowcount == 1
+
     def artifacts(self, job_id: str) -> list[JobArtifactRecord]:
         a = t.job_artifacts.c
         rows = self._c.execute(

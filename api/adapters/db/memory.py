@@ -595,6 +595,15 @@ class _Jobs:
             self._db.jobs[job_id] = job
         return job
 
+    def delete(self, job_id: str) -> bool:
+        job = self._db.jobs.get(job_id)
+        if job is None or not job.finished:
+            return False
+        del self._db.jobs[job_id]
+        self._db.job_inputs.pop(job_id, None)
+        self._db.job_artifacts.pop(job_id, None)
+        return True
+
     def artifacts(self, job_id: str) -> list[JobArtifactRecord]:
         stored = self._db.job_artifacts.get(job_id, {})
         return [replace(a, content=b"") for _, a in sorted(stored.items())]

@@ -419,6 +419,10 @@ class JobRepository(Protocol):
         """Cancel a queued or running job (its worker finds its lease gone); the job as it now stands."""
         ...
 
+    def delete(self, job_id: str) -> bool:
+        """Delete a finished job with its input files and artifacts; False if it is not finished (or gone)."""
+        ...
+
     def artifacts(self, job_id: str) -> list[JobArtifactRecord]:
         """The artifacts' names, media types and sizes (without their content), by name."""
         ...

@@ -1,4 +1,4 @@
-"""CLI: `creditpolicy jobs list|show|artifact` — the service's jobs (simulations), read as the API reads them.
+"""CLI: `creditpolicy jobs list|show|artifact|delete` — the service's jobs (simulations), read as the API reads them.
 
 Each command acts as an API key (``--key`` or CREDITPOLICY_API_KEY) and sees the jobs of the kinds
 its role may run, through the use cases ``GET /v1/jobs…`` call (:mod:`api.service.jobs.queue`).
@@ -73,9 +73,17 @@ def artifact_command(
     err.print(f"{to}: {artifact.size:,} bytes ({artifact.media_type})", markup=False)
 
 
+def delete_command(job_id: str = typer.Argument(..., help="The job's id."), key: KeyOption = None) -> None:
+    """Delete a finished job with its input files and artifacts (cancel a running one first)."""
+    with unit_of_work() as uow:
+        queue.delete_job(uow, default_kinds(), act_as(uow, api_key(key), "read_jobs"), job_id)
+    err.print(f"job {job_id} deleted", markup=False)
+
+
 def register(app: typer.Typer) -> None:
-    group = command_group("Jobs the service runs (simulations): list them, show one, fetch its results.")
+    group = command_group("Jobs the service runs (simulations, impact runs): list, show, fetch results, delete.")
     group.command("list")(list_command)
     group.command("show")(show_command)
     group.command("artifact")(artifact_command)
+    group.command("delete")(delete_command)
     app.add_typer(group, name="jobs")

@@ -1,4 +1,4 @@
-"""The callers' use cases of jobs: submit, read, list, fetch an artifact, cancel.
+"""The callers' use cases of jobs: submit, read, list, fetch an artifact, cancel, delete.
 
 A job is created ``queued`` in one transaction with its input files, after its kind's ``prepare``
 accepted the request; a worker (:mod:`api.service.jobs.worker`) runs it. A caller sees only the
@@ -136,6 +136,17 @@ def cancel_job(uow: AbstractUnitOfWork, kinds: JobKinds, caller: Caller, job_id:
     if cancelled is None or cancelled.status != "cancelled":  # it finished in between
         raise JobFinished(f"job {job_id} already {cancelled.status if cancelled else 'gone'}")
     return JobView(cancelled, [])
+
+
+def delete_job(uow: AbstractUnitOfWork, kinds: JobKinds, caller: Caller, job_id: str) -> None:
+    """Delete a finished job with its input files and artifacts (what it keeps in the database); 409 while
+    it is queued or running: cancel it first."""
+    job = _readable(uow, kinds, caller, job_id)
+    if not job.finished:
+        raise JobNotFinished(f"job {job_id} is {job.status}: cancel it before deleting it")
+    if not uow.jobs.delete(job.id):  # another caller deleted it in between
+        raise JobNotFound(f"no job has id {job_id!r}")
+    uow.commit()
 
 
 def job_to_dict(view: JobView, base: str = "/v1/jobs") -> dict[str, Any]:

@@ -184,6 +184,24 @@ def test_the_worker_runs_a_job_and_stores_its_artifacts_and_progress(db: MemoryD
     assert artifact.content == job.id.encode()
 
 
+def test_only_a_finished_job_is_deleted_and_its_files_with_it(db: MemoryDatabase, clock: FakeClock) -> None:
+    job = submit(db, clock)
+    with uow_of(db, clock) as uow:
+        with pytest.raises(JobNotFinished):  # queued: cancel it first
+            queue.delete_job(uow, TEST_KINDS, ANALYST, job.id)
+    new_uow = lambda: uow_of(db, clock)  # noqa: E731
+    worker = JobWorker("memory://", new_uow, TEST_KINDS, owner="w", clock=clock, launch=inline_launcher(new_uow))
+    assert worker.run_once(threading.Event())
+    assert db.job_artifacts[job.id]
+    with uow_of(db, clock) as uow:
+        with pytest.raises(JobNotFound):  # a role that may not run the kind sees no such job
+            queue.delete_job(uow, TEST_KINDS, Caller("auditor", "audit"), job.id)
+        queue.delete_job(uow, TEST_KINDS, ANALYST, job.id)
+    assert job.id not in db.jobs and job.id not in db.job_artifacts and job.id not in db.job_inputs
+    with uow_of(db, clock) as uow, pytest.raises(JobNotFound):
+        queue.delete_job(uow, TEST_KINDS, ANALYST, job.id)
+
+
 @pytest.mark.parametrize(("coded", "code"), [(True, "version_not_found"), (False, "job_failed")])
 def test_a_failing_job_fails_with_a_code(db: MemoryDatabase, clock: FakeClock, coded: bool, code: str) -> None:
     job = submit(db, clock, "failing", coded=coded)

@@ -161,6 +161,13 @@ def get_artifact(
     return Response(artifact.content, media_type=artifact.media_type, headers={"Content-Security-Policy": ARTIFACT_CSP})
 
 
+@router.delete("/v1/jobs/{job_id}", status_code=204, responses=problems(404, 409))
+def delete_job(request: Request, job_id: JobId, uow: UowDep, caller: JobReader) -> Response:
+    """Delete a finished job with its input files and artifacts; 409 while it is queued or running."""
+    queue.delete_job(uow, _kinds(request), caller, job_id)
+    return Response(status_code=204)
+
+
 @router.post("/v1/jobs/{job_id}:cancel", response_model=JobOut, responses=problems(404, 409))
 def cancel_job(request: Request, job_id: JobId, uow: UowDep, caller: JobReader) -> JobOut:
     """Cancel a queued or running job (its worker stops it within a second or so); 409 once it finished."""
