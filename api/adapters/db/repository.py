@@ -316,11 +316,8 @@ class ShadowQuery:
 
 
 class ShadowRepository(Protocol):
-    """What the challengers decided beside live decisions, append-only."""
-
-    def add(self, record: ShadowRecord) -> None:
-        """Written with the unit of work's decision log rows (at commit, or before a read)."""
-        ...
+    """What the challengers decided beside live decisions: read from the log rows of the decisions
+    they shadowed (written with them: :attr:`DecisionRecord.shadow_json`)."""
 
     def scan(self, query: ShadowQuery) -> Iterator[ShadowRecord]:
         """Every matching row, oldest first, streamed; without ``challenger_output_json`` and
