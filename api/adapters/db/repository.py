@@ -307,7 +307,7 @@ class ChallengerRepository(Protocol):
 
 @dataclass(frozen=True)
 class ShadowQuery:
-    """Which shadow rows a report reads (all given must hold)."""
+    """Which shadows (shadowed log rows) a report reads (all given must hold)."""
 
     policy_id: str | None = None
     kind: str | None = None

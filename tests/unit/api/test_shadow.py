@@ -76,7 +76,7 @@ def test_other_shares_are_refused(share: str) -> None:
     assert refused.value.code == "invalid_share"
 
 
-# --- shadow rows on the in-memory store ---------------------------------------------------------------
+# --- shadows in the log on the in-memory store --------------------------------------------------------
 @dataclass
 class Store:
     database: MemoryDatabase
