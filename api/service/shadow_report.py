@@ -9,7 +9,7 @@ challenger's errors by code, and a few **samples** (the newest rows that differ,
 differed).
 
 The rows are read once, oldest first, as a stream (:meth:`ShadowRepository.scan`), and only
-counters are kept, so a report over millions of shadow rows holds a few dictionaries; the samples
+counters are kept, so a report over millions of shadowed log rows holds a few dictionaries; the samples
 are one bounded query per kind. Sums are exact (``Decimal``).
 """
 
@@ -163,7 +163,7 @@ def shadow_report(
     kind: str | None = None,
     samples: int = SAMPLES,
 ) -> ShadowReport:
-    """Aggregate the shadow rows matching every filter given (``since`` inclusive, ``until`` exclusive)."""
+    """Aggregate the shadows in the log matching every filter given (``since`` inclusive, ``until`` exclusive)."""
     since, until = utc(since), utc(until)
     if since is not None and until is not None and until <= since:
         raise RefusedField(f"until ({until}) must fall after since ({since})", code="inverted_range", parameter="until")

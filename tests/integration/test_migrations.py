@@ -31,7 +31,6 @@ TABLES = {
     "customers",
     "change_counters",
     "challengers",
-    "shadow_decisions",
     "jobs",
     "job_inputs",
     "job_artifacts",

@@ -1,13 +1,14 @@
-"""The shadow rows and challengers in the store, on SQLite and PostgreSQL: written at commit, read by filters."""
+"""Shadows and challengers in the store, on SQLite and PostgreSQL: kept in the log rows, read by filters."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from api.adapters.db.records import ChallengerRecord, NewVersion, ShadowRecord
+from api.adapters.db.records import ChallengerRecord, DecisionRecord, NewVersion, ShadowRecord, shadow_json
 from api.adapters.db.repository import ShadowQuery
 from api.errors import DuplicateRecord
 from tests.integration.conftest import UowFactory
@@ -38,29 +39,75 @@ def row(n: int, *, kind: str = "order", policy: str = "standard", agree: bool = 
     )
 
 
-def test_rows_are_written_at_commit_and_read_by_every_filter(make_uow: UowFactory) -> None:
+def logged(shadow: ShadowRecord | None, n: int = 0) -> DecisionRecord:
+    """The champion's log row, keeping ``shadow`` (None: a decision no challenger shadowed, number ``n``)."""
+    kept = (
+        None
+        if shadow is None
+        else shadow_json(
+            challenger_sha256=shadow.challenger_sha256,
+            challenger_label=shadow.challenger_label,
+            champion_outcome=shadow.champion_outcome,
+            challenger_outcome=shadow.challenger_outcome,
+            error_code=shadow.error_code,
+            challenger_output_json=shadow.challenger_output_json,
+            differences_json=shadow.differences_json,
+            order_amount=shadow.order_amount,
+            currency=shadow.currency,
+            champion_limit=shadow.champion_limit,
+            challenger_limit=shadow.challenger_limit,
+        )
+    )
+    return DecisionRecord(
+        decision_id=f"plain-{n}" if shadow is None else shadow.decision_id,
+        kind="order" if shadow is None else shadow.kind,
+        request_id=None,
+        request_hash=None,
+        customer_id=f"P-{n}" if shadow is None else shadow.customer_id,
+        order_id=None,
+        as_of=AT.date(),
+        outcome="hold",  # a hook's outcome: the shadow keeps the engine's (champion_outcome)
+        created_at=AT + dt.timedelta(minutes=n) if shadow is None else shadow.created_at,
+        caller="erp",
+        policy_id="standard" if shadow is None else shadow.policy_id,
+        policy_sha256="a" * 64,
+        policy_label="1",
+        input_json="{}",
+        output_json="{}",
+        trace_json=None,
+        shadow_agree=None if shadow is None else shadow.agree,
+        shadow_json=kept,
+    )
+
+
+def test_shadows_are_written_in_their_log_rows_and_read_by_every_filter(make_uow: UowFactory) -> None:
+    failed = replace(row(5, hours=4), challenger_outcome=None, agree=False, error_code="currency_mismatch")
     with make_uow() as uow:
-        uow.shadows.add(row(1, hours=0))
-        uow.shadows.add(row(2, hours=1, agree=False))
-        uow.shadows.add(row(3, hours=2, kind="assess"))
-        uow.shadows.add(row(4, hours=3, policy="other", agree=False))
+        # Written as one group (one executemany), rows with and without a shadow mixed.
+        for record in (row(1, hours=0), row(2, hours=1, agree=False), row(3, hours=2, kind="assess")):
+            uow.decisions.add(logged(record))
+        uow.decisions.add(logged(None, 1))
+        uow.decisions.add(logged(row(4, hours=3, policy="other", agree=False)))
         assert [r.decision_id for r in uow.shadows.scan(ShadowQuery())] == ["d-1", "d-2", "d-3", "d-4"]  # read own
+        uow.decisions.add(logged(failed))
         uow.commit()
     with make_uow() as uow:
-        found = list(uow.shadows.scan(ShadowQuery(policy_id="standard", kind="order")))
+        found = list(uow.shadows.scan(ShadowQuery(policy_id="standard", kind="order")))[:2]
         assert [r.decision_id for r in found] == ["d-1", "d-2"]
         assert found[0].order_amount == "120000.005" and found[1].challenger_output_json is None  # scan is light
         window = ShadowQuery(since=AT + dt.timedelta(hours=1), until=AT + dt.timedelta(hours=3))
         assert [r.decision_id for r in uow.shadows.scan(window)] == ["d-2", "d-3"]
+        assert found[0] == row(1)  # read back as written
         samples = uow.shadows.samples(ShadowQuery(), limit=5)
-        assert [r.decision_id for r in samples] == ["d-4", "d-2"]  # only those that differ, newest first
-        assert samples[1].challenger_output_json == '{"outcome":"hold"}'
-        assert uow.shadows.samples(ShadowQuery(policy_id="standard"), limit=1)[0].decision_id == "d-2"
+        assert [r.decision_id for r in samples] == ["d-5", "d-4", "d-2"]  # only those that differ, newest first
+        assert samples[2] == row(2, hours=1, agree=False) and samples[0] == failed  # in full
+        standard = uow.shadows.samples(ShadowQuery(policy_id="standard"), limit=2)
+        assert [r.decision_id for r in standard] == ["d-5", "d-2"]
 
 
-def test_a_rolled_back_unit_of_work_writes_no_shadow_row(make_uow: UowFactory) -> None:
+def test_a_rolled_back_unit_of_work_writes_no_shadow(make_uow: UowFactory) -> None:
     with make_uow() as uow:
-        uow.shadows.add(row(9))
+        uow.decisions.add(logged(row(9)))
         uow.rollback()
         uow.commit()
     with make_uow() as uow:

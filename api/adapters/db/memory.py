@@ -50,7 +50,6 @@ class MemoryDatabase:
     customers: dict[str, CustomerRecord] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)  # topic -> serial
     challengers: dict[str, ChallengerRecord] = field(default_factory=dict)
-    shadows: dict[str, ShadowRecord] = field(default_factory=dict)
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     job_inputs: dict[str, dict[str, bytes]] = field(default_factory=dict)
     job_artifacts: dict[str, dict[str, JobArtifactRecord]] = field(default_factory=dict)
@@ -59,6 +58,11 @@ class MemoryDatabase:
     def new_id(self) -> int:
         self.next_id += 1
         return self.next_id - 1
+
+    @property
+    def shadows(self) -> dict[str, ShadowRecord]:
+        """The shadows kept in the log rows, by decision id (read from them, like the SQL store does)."""
+        return {k: ShadowRecord.logged(r) for k, r in self.decisions.items() if r.shadow_json is not None}
 
     def snapshot(self) -> MemoryDatabase:
         return MemoryDatabase(**{k: copy.copy(v) for k, v in vars(self).items()})
@@ -434,11 +438,6 @@ class _Challengers:
 class _Shadows:
     def __init__(self, db: MemoryDatabase) -> None:
         self._db = db
-
-    def add(self, record: ShadowRecord) -> None:
-        if record.decision_id in self._db.shadows:
-            raise DuplicateRecord(f"a shadow decision of {record.decision_id} is already stored")
-        self._db.shadows[record.decision_id] = record
 
     def _matching(self, query: ShadowQuery) -> list[ShadowRecord]:
         found = [

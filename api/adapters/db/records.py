@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -18,12 +19,14 @@ __all__ = [
     "JobRecord",
     "LifecycleEventRecord",
     "LoggedInput",
+    "LoggedShadow",
     "NewGrade",
     "NewVersion",
     "ShadowRecord",
     "VersionRecord",
     "WebhookDeliveryRecord",
     "WebhookRecord",
+    "shadow_json",
 ]
 
 
@@ -124,6 +127,10 @@ class DecisionRecord:
     input_json: str
     output_json: str
     trace_json: str | None
+    # What a challenger decided in shadow beside it (see ShadowRecord): whether the outputs agree,
+    # and the rest as :func:`shadow_json` text. Both None: no challenger shadowed it.
+    shadow_agree: bool | None = None
+    shadow_json: str | None = None
 
 
 class LoggedInput(NamedTuple):
@@ -257,6 +264,94 @@ class ShadowRecord:
     champion_limit: str | None  # assessments: the limit each version gave, exact decimal text
     challenger_limit: str | None
     created_at: dt.datetime
+
+    @classmethod
+    def logged(
+        cls,
+        decision: DecisionRecord | LoggedShadow,
+        *,
+        detail: bool = True,
+    ) -> ShadowRecord:
+        """The shadow kept in a log row (one with ``shadow_json``); ``detail=False`` leaves out the
+        challenger's output and the differences (None), which a report only reads for its samples."""
+        if decision.shadow_json is None or decision.shadow_agree is None:
+            raise ValueError(f"decision {decision.decision_id} was not shadowed")
+        kept = json.loads(decision.shadow_json)
+        return cls(
+            decision_id=decision.decision_id,
+            policy_id=decision.policy_id,
+            kind=decision.kind,
+            customer_id=decision.customer_id or "",
+            champion_sha256=decision.policy_sha256,
+            challenger_sha256=kept["sha256"],
+            challenger_label=kept["label"],
+            champion_outcome=kept["champion"],
+            challenger_outcome=kept.get("challenger"),
+            agree=decision.shadow_agree,
+            error_code=kept.get("error"),
+            challenger_output_json=kept.get("output") if detail else None,
+            differences_json=kept.get("differences") if detail else None,
+            order_amount=kept.get("amount"),
+            currency=kept.get("currency"),
+            champion_limit=kept.get("champion_limit"),
+            challenger_limit=kept.get("challenger_limit"),
+            created_at=decision.created_at,
+        )
+
+
+class LoggedShadow(NamedTuple):
+    """The part of a logged decision its shadow is read from (a report reads a period of them)."""
+
+    decision_id: str
+    policy_id: str
+    kind: str
+    customer_id: str | None
+    policy_sha256: str
+    created_at: dt.datetime
+    shadow_agree: bool | None
+    shadow_json: str | None
+
+
+# Compact, and built once: json.dumps with separators builds an encoder per call.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def shadow_json(
+    *,
+    challenger_sha256: str,
+    challenger_label: str,
+    champion_outcome: str,
+    challenger_outcome: str | None,
+    error_code: str | None,
+    challenger_output_json: str | None,
+    differences_json: str | None,
+    order_amount: str | None,
+    currency: str | None,
+    champion_limit: str | None,
+    challenger_limit: str | None,
+) -> str:
+    """A shadow's fields that its log row does not already hold (policy, kind, customer, champion's
+    sha256, time), as kept in ``decisions.shadow_json``; :meth:`ShadowRecord.logged` reads them back.
+
+    The champion's outcome is kept: it is the engine's, which the logged one (a hook's, say: an
+    order held for a case) may differ from. The output and the differences are kept as the JSON
+    text they were written as, so they read back byte for byte.
+    """
+    kept = {
+        "sha256": challenger_sha256,
+        "label": challenger_label,
+        "champion": champion_outcome,
+        "challenger": challenger_outcome,
+        "error": error_code,
+        "amount": order_amount,
+        "currency": currency,
+        "champion_limit": champion_limit,
+        "challenger_limit": challenger_limit,
+        "output": challenger_output_json,
+        "differences": differences_json,
+    }
+    # What is None is left out (read back as None): an agreeing order's shadow is ~130 bytes, not ~230.
+    return _compact({key: value for key, value in kept.items() if value is not None})
 
 
 @dataclass(frozen=True)

@@ -307,7 +307,7 @@ class ChallengerRepository(Protocol):
 
 @dataclass(frozen=True)
 class ShadowQuery:
-    """Which shadow rows a report reads (all given must hold)."""
+    """Which shadows (shadowed log rows) a report reads (all given must hold)."""
 
     policy_id: str | None = None
     kind: str | None = None
@@ -316,11 +316,8 @@ class ShadowQuery:
 
 
 class ShadowRepository(Protocol):
-    """What the challengers decided beside live decisions, append-only."""
-
-    def add(self, record: ShadowRecord) -> None:
-        """Written with the unit of work's decision log rows (at commit, or before a read)."""
-        ...
+    """What the challengers decided beside live decisions: read from the log rows of the decisions
+    they shadowed (written with them: :attr:`DecisionRecord.shadow_json`)."""
 
     def scan(self, query: ShadowQuery) -> Iterator[ShadowRecord]:
         """Every matching row, oldest first, streamed; without ``challenger_output_json`` and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from decimal import Decimal
@@ -38,6 +38,7 @@ from api.adapters.db.records import (
     GradeRecord,
     LifecycleEventRecord,
     LoggedInput,
+    LoggedShadow,
     NewGrade,
     NewVersion,
     ShadowRecord,
@@ -622,14 +623,15 @@ class SqlChallengerRepository:
         return [ChallengerRecord(**r._mapping) for r in self._c.execute(query)]
 
 
-_INSERT_SHADOW = insert(t.shadow_decisions)
-_SHADOW_HEAVY = ("challenger_output_json", "differences_json")
-_SHADOW_LIGHT = [c for c in t.shadow_decisions.c if c.name not in _SHADOW_HEAVY]
+# A shadow is read from its log row: the columns ShadowRecord.logged takes (not the JSON of the
+# input, output and trace, which a report never reads).
+_SHADOW_COLUMNS = [getattr(t.decisions.c, name) for name in LoggedShadow._fields]
 
 
 def _shadow_conditions(query: ShadowQuery) -> list[Any]:
-    c = t.shadow_decisions.c
-    conditions: list[Any] = [
+    c = t.decisions.c
+    conditions: list[Any] = [c.shadow_agree.is_not(None)]
+    conditions += [
         column == value for column, value in ((c.policy_id, query.policy_id), (c.kind, query.kind)) if value is not None
     ]
     if query.since is not None:
@@ -640,40 +642,29 @@ def _shadow_conditions(query: ShadowQuery) -> list[Any]:
 
 
 class SqlShadowRepository:
-    """Shadow decisions in ``shadow_decisions``; rows added are written together at commit, like the log's."""
+    """The challengers' decisions, read from the log rows of the decisions they shadowed
+    (``decisions.shadow_agree`` and ``shadow_json``), which the decision log writes."""
 
     def __init__(self, connection: Connection) -> None:
         self._c = connection
-        self._pending: list[dict[str, Any]] = []
-
-    def add(self, record: ShadowRecord) -> None:
-        self._pending.append(dict(vars(record)))  # a flat frozen record: its fields are its __dict__
-
-    def flush(self) -> None:
-        """Write the rows added since the last flush."""
-        if self._pending:
-            rows, self._pending = self._pending, []
-            with _unique("a shadow decision (its decision_id)"):
-                self._c.execute(_INSERT_SHADOW, rows)
-
-    def discard(self) -> None:
-        self._pending = []
+        # Writes the log rows added but not written yet, so a read sees them (set by the unit of work).
+        self.before_read: Callable[[], None] = lambda: None
 
     def scan(self, query: ShadowQuery) -> Iterator[ShadowRecord]:
-        self.flush()
-        c = t.shadow_decisions.c
-        statement = select(*_SHADOW_LIGHT).where(*_shadow_conditions(query)).order_by(c.created_at, c.decision_id)
+        self.before_read()
+        c = t.decisions.c
+        statement = select(*_SHADOW_COLUMNS).where(*_shadow_conditions(query)).order_by(c.created_at, c.decision_id)
         # Streamed in chunks: a report over millions of rows never holds them all.
         for row in self._c.execute(statement, execution_options={"yield_per": 2000}):
-            yield ShadowRecord(**row._mapping, challenger_output_json=None, differences_json=None)
+            yield ShadowRecord.logged(LoggedShadow(*row), detail=False)
 
     def samples(self, query: ShadowQuery, limit: int) -> list[ShadowRecord]:
-        self.flush()
-        c = t.shadow_decisions.c
+        self.before_read()
+        c = t.decisions.c
         statement = (
-            select(t.shadow_decisions)
-            .where(*_shadow_conditions(query), c.agree.is_(False))
+            select(*_SHADOW_COLUMNS)
+            .where(*_shadow_conditions(query), c.shadow_agree.is_(False))
             .order_by(c.created_at.desc(), c.decision_id.desc())
             .limit(limit)
         )
-        return [ShadowRecord(**r._mapping) for r in self._c.execute(statement)]
+        return [ShadowRecord.logged(LoggedShadow(*row)) for row in self._c.execute(statement)]

@@ -44,7 +44,6 @@ __all__ = [
     "lifecycle_events",
     "metadata",
     "policy_versions",
-    "shadow_decisions",
     "WEBHOOK_EVENTS",
     "webhook_deliveries",
     "webhooks",
@@ -163,6 +162,12 @@ decisions = Table(
     Column("input_json", Text, nullable=False),
     Column("output_json", Text, nullable=False),
     Column("trace_json", Text, nullable=True),
+    # What a challenger decided in shadow beside this decision (migration 0007): whether the whole
+    # outputs agree, and the rest as compact JSON (api.adapters.db.records.shadow_json). Both None:
+    # not shadowed. In the log row, not a row of its own: a second row cost the live path ~20 µs.
+    # No index: a shadow report reads a period of the log by the created_at index.
+    Column("shadow_agree", Boolean, nullable=True),
+    Column("shadow_json", Text, nullable=True),
     Index(None, "created_at", "decision_id"),
     _log_order("customer_id"),
     _log_order("order_id"),
@@ -283,35 +288,6 @@ challengers = Table(
     Column("named_by", String(100), nullable=False),
     Column("named_at", UTCDateTime, nullable=False),
     Column("reason", Text, nullable=False),
-)
-
-# What the challenger decided beside each shadowed live decision (migration 0007), written in the
-# transaction of the champion's log row. No foreign key to the log: a check per row at commit
-# would cost the live path, and the row only ever comes with its log row.
-shadow_decisions = Table(
-    "shadow_decisions",
-    metadata,
-    Column("decision_id", String(36), primary_key=True),  # the champion's log row
-    Column("policy_id", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("customer_id", String(64), nullable=False),
-    Column("champion_sha256", String(64), nullable=False),
-    Column("challenger_sha256", String(64), nullable=False),
-    Column("challenger_label", String(64), nullable=False),
-    Column("champion_outcome", String(32), nullable=False),
-    Column("challenger_outcome", String(32), nullable=True),  # None: the challenger failed (error_code)
-    Column("agree", Boolean, nullable=False),
-    Column("error_code", String(64), nullable=True),
-    Column("challenger_output_json", Text, nullable=True),
-    Column("differences_json", Text, nullable=True),  # when they differ: what differed (compared as replay does)
-    # Orders: the amount and currency decided about; assessments: the limit each gave. Exact decimal
-    # text of any scale (the log takes what the engine takes), summed exactly by the report.
-    Column("order_amount", String(48), nullable=True),
-    Column("currency", String(3), nullable=True),
-    Column("champion_limit", String(48), nullable=True),
-    Column("challenger_limit", String(48), nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Index(None, "policy_id", "created_at"),  # the report reads one policy's rows of a period
 )
 
 # Jobs run by the service's workers (migration 0006): simulations, and any kind registered in

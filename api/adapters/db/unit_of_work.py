@@ -120,7 +120,6 @@ class UnitOfWork(AbstractUnitOfWork):
         self._read_only = read_only
         self._connection: Connection | None = None
         self._log: SqlDecisionRepository | None = None
-        self._shadows: SqlShadowRepository | None = None
         self._open = False
 
     def __enter__(self) -> Self:
@@ -137,8 +136,12 @@ class UnitOfWork(AbstractUnitOfWork):
         if isinstance(repository, SqlDecisionRepository):
             self._log = repository  # flushed at commit even if a test wraps the attribute
         elif isinstance(repository, SqlShadowRepository):
-            self._shadows = repository
+            repository.before_read = self._flush_log  # shadows are read from the log's rows
         return repository
+
+    def _flush_log(self) -> None:
+        if self._log is not None:
+            self._log.flush()
 
     def _connect(self) -> Connection:
         if not self._open:
@@ -157,9 +160,6 @@ class UnitOfWork(AbstractUnitOfWork):
         if self._log is not None:
             self._log.discard()
             self._log = None
-        if self._shadows is not None:
-            self._shadows.discard()
-            self._shadows = None
         for name in _SQL_REPOSITORIES:
             self.__dict__.pop(name, None)
         if self._connection is not None:
@@ -168,17 +168,12 @@ class UnitOfWork(AbstractUnitOfWork):
 
     def commit(self) -> None:
         if self._connection is not None:
-            if self._log is not None:
-                self._log.flush()  # the log's rows are written together, just before the commit
-            if self._shadows is not None:
-                self._shadows.flush()  # and the shadow rows beside them
+            self._flush_log()  # the log's rows are written together, just before the commit
             self._connection.commit()
 
     def rollback(self) -> None:
         if self._log is not None:
             self._log.discard()
-        if self._shadows is not None:
-            self._shadows.discard()
         cases = self.__dict__.get("cases")
         if isinstance(cases, SqlCaseRepository):
             cases.forget()

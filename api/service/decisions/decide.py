@@ -84,7 +84,7 @@ class PreparedDecision:
     input_json: str
     trace_json: str
     output: dict[str, Any]  # the engine's output as logged (rates canonical)
-    shadow: ShadowResult | None = None  # the challenger's decision, written beside the log row
+    shadow: ShadowResult | None = None  # the challenger's decision, kept in the log row
 
     @property
     def kind(self) -> str:
@@ -125,8 +125,9 @@ class DecisionWriter:
         except Exception:
             if prepared.shadow is None:
                 raise
-        # The decision could not be stored with its shadow row: store it without (the shadow must
-        # never cost a live decision), and say so in /metrics.
+        # The decision could not be stored with its shadow (its log row refused the shadow's
+        # columns, say): store it without (the shadow must never cost a live decision), and say
+        # so in /metrics.
         with self.new_uow() as uow:
             response = log_decision(uow, replace(prepared, shadow=None))
         return replace(response, shadow="error:shadow_write_failed")
@@ -261,8 +262,6 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision, *, log: 
     }
     output_json = dumps(response)
     if log:
-        if prepared.shadow is not None:
-            uow.shadows.add(prepared.shadow.record(decision_id, created_at))
         uow.decisions.add(_log_row(prepared, decision_id, outcome, created_at, output_json))
     return DecisionResponse(
         decision_id,
@@ -280,7 +279,7 @@ def store_decision(uow: AbstractUnitOfWork, prepared: PreparedDecision, *, log: 
 def _log_row(
     prepared: PreparedDecision, decision_id: str, outcome: str, created_at: dt.datetime, output_json: str
 ) -> DecisionRecord:
-    decision, version = prepared.decision, prepared.version
+    decision, version, shadow = prepared.decision, prepared.version, prepared.shadow
     return DecisionRecord(
         decision_id=decision_id,
         kind=prepared.kind,
@@ -298,6 +297,8 @@ def _log_row(
         input_json=prepared.input_json,
         output_json=output_json,
         trace_json=prepared.trace_json,
+        shadow_agree=None if shadow is None else shadow.agree,
+        shadow_json=None if shadow is None else shadow.json,
     )
 
 

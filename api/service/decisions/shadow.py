@@ -18,11 +18,12 @@ The two outputs are compared as a replay against another version compares them
 (:mod:`.compare`: list items by identity, the ``policy`` member and rule sources ignored): they
 *agree* when nothing else differs. The result (:class:`ShadowResult`) is written by
 :func:`~api.service.decisions.decide.store_decision` into the transaction of the champion's
-log row — no commit of its own.
+log row, as two of its columns (``shadow_agree`` and the compact ``shadow_json``) — no row and no
+commit of its own.
 
 **Isolation.** Nothing here reaches the answer: the challenger's result is never returned, opens
 no credit case, writes no grade history and sends no webhook (no hook runs for it). Whatever it
-raises is caught and recorded as the row's ``error_code`` (an engine or service error's own code,
+raises is caught and recorded as the shadow's ``error_code`` (an engine or service error's own code,
 ``challenger_failed`` for anything else); the live decision goes on as if there were no challenger.
 """
 
@@ -32,7 +33,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from api.adapters.db.records import ShadowRecord, VersionRecord
+from api.adapters.db.records import VersionRecord, shadow_json
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.errors import ServiceError
 from api.service.decisions.compare import IDENTITIES, compare
@@ -52,35 +53,18 @@ CHALLENGER_FAILED = "challenger_failed"  # the error code of a challenger that r
 MAX_DIFFERENCES = 20  # differences kept per row: enough to read why, bounded for a row per decision
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShadowResult:
-    """What the challenger decided beside one live decision, waiting for the champion's log row."""
+    """What the challenger decided beside one live decision, as its log row will keep it."""
 
-    policy_id: str
-    kind: str
-    customer_id: str
-    champion_sha256: str
-    challenger_sha256: str
-    challenger_label: str
-    champion_outcome: str
-    challenger_outcome: str | None
-    agree: bool
-    error_code: str | None
-    challenger_output_json: str | None
-    differences_json: str | None
-    order_amount: str | None
-    currency: str | None
-    champion_limit: str | None
-    challenger_limit: str | None
+    agree: bool  # the whole outputs are equal, compared as a replay compares them
+    error_code: str | None  # the challenger failed: how
+    json: str  # the rest (api.adapters.db.records.shadow_json), built here, where a failure is caught
 
     @property
     def status(self) -> str:
         """``agree``, ``differ`` or ``error:<code>`` (for /metrics)."""
         return f"error:{self.error_code}" if self.error_code is not None else "agree" if self.agree else "differ"
-
-    def record(self, decision_id: str, created_at: Any) -> ShadowRecord:
-        """The row, beside the champion's log row ``decision_id``."""
-        return ShadowRecord(decision_id=decision_id, created_at=created_at, **self.__dict__)
 
 
 def shadow_of(
@@ -135,16 +119,11 @@ def _evaluated(
         differences = compare(output, theirs, IDENTITIES[kind.name], other_version=True)
     agree = not differences
     amount, currency = _order_figures(kind, request)
-    return ShadowResult(
-        policy_id=challenger.policy_id,
-        kind=kind.name,
-        customer_id=customer,
-        champion_sha256=challenger.champion_sha256,
+    text = shadow_json(
         challenger_sha256=challenger.version.sha256,
         challenger_label=challenger.version.label,
         champion_outcome=decision.outcome[:32],
         challenger_outcome=other.outcome[:32],
-        agree=agree,
         error_code=None,
         # When they agree, the challenger's output is the logged one but for its policy member
         # and rule sources: storing it again would only cost the live path its bytes.
@@ -155,6 +134,7 @@ def _evaluated(
         champion_limit=_limit(kind, decision),
         challenger_limit=_limit(kind, other),
     )
+    return ShadowResult(agree, None, text)
 
 
 def _failed(
@@ -166,17 +146,13 @@ def _failed(
     code: str,
 ) -> ShadowResult:
     amount, currency = _order_figures(kind, request)
-    return ShadowResult(
-        policy_id=challenger.policy_id,
-        kind=kind.name,
-        customer_id=customer,
-        champion_sha256=challenger.champion_sha256,
+    code = code[:64]
+    text = shadow_json(
         challenger_sha256=challenger.version.sha256,
         challenger_label=challenger.version.label,
         champion_outcome=decision.outcome[:32],
         challenger_outcome=None,
-        agree=False,
-        error_code=code[:64],
+        error_code=code,
         challenger_output_json=None,
         differences_json=None,
         order_amount=amount,
@@ -184,6 +160,7 @@ def _failed(
         champion_limit=_limit(kind, decision),
         challenger_limit=None,
     )
+    return ShadowResult(False, code, text)
 
 
 def _equal_but_sources(left: Any, right: Any) -> bool:

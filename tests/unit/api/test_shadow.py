@@ -1,4 +1,4 @@
-"""Champion–challenger on the in-memory store: the share rule, shadow rows, and isolation from the live answer."""
+"""Champion–challenger on the in-memory store: the share rule, shadows in the log, isolation from the answer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 
 from api.adapters.db.memory import InMemoryUnitOfWork, MemoryDatabase
-from api.adapters.db.records import ShadowRecord
+from api.adapters.db.records import DecisionRecord
 from api.adapters.db.unit_of_work import AbstractUnitOfWork
 from api.adapters.group_commit import GroupCommitter
 from api.errors import InvalidRequest
@@ -76,7 +76,7 @@ def test_other_shares_are_refused(share: str) -> None:
     assert refused.value.code == "invalid_share"
 
 
-# --- shadow rows on the in-memory store ---------------------------------------------------------------
+# --- shadows in the log on the in-memory store --------------------------------------------------------
 @dataclass
 class Store:
     database: MemoryDatabase
@@ -187,20 +187,23 @@ def test_a_challenger_raising_anything_leaves_the_answer_as_it_was() -> None:
 
 
 class ShadowWriteFails(InMemoryUnitOfWork):
-    """A store that cannot take a shadow row (a column too narrow, say): the decision must still be stored."""
+    """A store whose log refuses a row carrying a shadow (a database refusing its text, say): the
+    decision must still be stored."""
 
     def _bind(self, working: MemoryDatabase) -> None:
         super()._bind(working)
-        store = self.shadows
+        log = self.decisions
 
         class Refusing:
-            def add(self, record: ShadowRecord) -> None:
-                raise ValueError("value too long for type character varying(32)")
+            def add(self, record: DecisionRecord) -> None:
+                if record.shadow_json is not None:
+                    raise ValueError("invalid byte sequence for encoding UTF8")
+                log.add(record)
 
             def __getattr__(self, name: str) -> Any:
-                return getattr(store, name)
+                return getattr(log, name)
 
-        self.shadows = cast(Any, Refusing())
+        self.decisions = cast(Any, Refusing())
 
 
 def test_a_shadow_row_that_cannot_be_written_costs_the_decision_nothing() -> None:
@@ -216,6 +219,7 @@ def test_a_shadow_row_that_cannot_be_written_costs_the_decision_nothing() -> Non
         answer = store.decide("order", order_input(customer_id="C-5"))
         assert answer.shadow == "error:shadow_write_failed"
         assert answer.decision_id in store.database.decisions and not store.database.shadows
+        assert store.database.decisions[answer.decision_id].shadow_agree is None
 
 
 def test_a_challenger_whose_rules_moved_lines_still_agrees(store: Store) -> None:
