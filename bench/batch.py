@@ -17,14 +17,11 @@ batch and microseconds per order, and asserts nothing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import secrets
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(ROOT)
 
-from sqlalchemy import create_engine  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.adapters.db.engine import create_db_engine  # noqa: E402
 from api.adapters.db.unit_of_work import UnitOfWork  # noqa: E402
@@ -44,29 +39,11 @@ from api.service.keys import Caller  # noqa: E402
 from api.service.policy_cases import run_cases_beside  # noqa: E402
 from api.service.registry import PolicyRegistry  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from bench.http import database  # noqa: E402
 
 SHIPPED = ROOT / "rules" / "standard.yaml"
 ANALYST = Caller("bench-analyst", "simulate")
 ERP = Caller("bench-erp", "decide")
-
-
-@contextlib.contextmanager
-def database(postgres: str | None) -> Iterator[str]:
-    """A SQLite file in a temporary directory, or a throwaway schema of the PostgreSQL database."""
-    if postgres is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'batch.db'}"
-        return
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = create_engine(postgres)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 def orders(count: int) -> list[dict[str, Any]]:

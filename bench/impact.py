@@ -22,18 +22,15 @@ import cProfile
 import datetime as dt
 import os
 import pstats
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import create_engine, insert
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # not bench/: its http.py would shadow the standard library
@@ -48,6 +45,7 @@ from api.service.impact import ImpactRequest, impact_document, measure_impact  #
 from api.service.jsontext import canonical, dumps, iso  # noqa: E402
 from api.service.policy_cases import cases_runner  # noqa: E402
 from api.service.registry import PolicyRegistry  # noqa: E402
+from bench.http import database  # noqa: E402
 from engine.compiler import compile_policy  # noqa: E402
 from engine.matchers import twin_matcher  # noqa: E402
 from engine.portfolio.generate import synthesize_portfolio  # noqa: E402
@@ -294,29 +292,13 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print where the first run spends its time")
     parser.add_argument("--store", type=Path, help="a SQLite file to fill once and measure again on later runs")
     args = parser.parse_args()
-    if args.database_url:
-        schema = f"bench_impact_{secrets.token_hex(4)}"
-        admin = create_engine(args.database_url)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        isolated = make_url(args.database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        url = isolated.render_as_string(hide_password=False)
-        try:
-            fill(url, args.decisions, args.seed)
-            run(url, args.repeat, args.profile)
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            admin.dispose()
-        return
-    if args.store is not None:
+    if args.store is not None and not args.database_url:
         url = f"sqlite:///{args.store}"
         if not args.store.exists():
             fill(url, args.decisions, args.seed)
         run(url, args.repeat, args.profile)
         return
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'impact.db'}"
+    with database(args.database_url) as url:  # a throwaway SQLite file, or schema of the PostgreSQL database
         fill(url, args.decisions, args.seed)
         run(url, args.repeat, args.profile)
 

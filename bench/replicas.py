@@ -25,8 +25,6 @@ import contextlib
 import datetime as dt
 import os
 import random
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +40,8 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 import httpx  # noqa: E402
 
+from bench.http import database, free_port  # noqa: E402
+
 SHIPPED = ROOT / "rules" / "standard.yaml"
 CREDITPOLICY = [sys.executable, "-c", "from api.entrypoints.cli import app; app(prog_name='creditpolicy')"]
 REASON = {"reason": "propagation benchmark"}
@@ -50,34 +50,6 @@ ORDER = {
     "order": {"id": "SO-1", "amount": "120000.00", "currency": "CNY"},
     "exposure": {"open_receivables": "600000.00", "open_orders": "100000.00", "overdue_amount": "0.00"},
 }
-
-
-@contextlib.contextmanager
-def database(postgres: str | None) -> Iterator[str]:
-    """A SQLite file in a temporary directory, or a throwaway schema of the PostgreSQL database."""
-    if postgres is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'replicas.db'}"
-        return
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = create_engine(postgres)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
