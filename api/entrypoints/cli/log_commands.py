@@ -7,7 +7,6 @@ log entry per line, or the replay document the API returns; ``--format`` chooses
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -16,6 +15,7 @@ from rich.table import Table
 
 from api.entrypoints.cli.db_commands import out, unit_of_work
 from api.entrypoints.cli.output import print_table
+from api.entrypoints.cli.params import iso_day, iso_moment
 from api.service import decisions
 from api.service.registry import PolicyRegistry
 from engine.decide import DECISION_KINDS
@@ -23,26 +23,6 @@ from engine.decide import DECISION_KINDS
 __all__ = ["register"]
 
 _PAGE = 500  # the most the log hands out at once; --all follows the cursor page by page
-
-
-def _moment(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is no ISO 8601 time (2026-06-30 or 2026-06-30T08:00:00Z)", param_hint=option
-        ) from None
-
-
-def _day(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is no ISO 8601 date (2026-06-30)", param_hint=option) from None
 
 
 def _format(chosen: str | None, terminal: str) -> str:
@@ -98,10 +78,10 @@ def log_command(
         "kind": kind,
         "outcome": outcome,
         "policy_version": version,
-        "since": _moment(since, "--since"),
-        "until": _moment(until, "--until"),
-        "as_of_from": _day(as_of_from, "--as-of-from"),
-        "as_of_to": _day(as_of_to, "--as-of-to"),
+        "since": iso_moment(since, "--since"),
+        "until": iso_moment(until, "--until"),
+        "as_of_from": iso_day(as_of_from, "--as-of-from"),
+        "as_of_to": iso_day(as_of_to, "--as-of-to"),
     }
     items: list[dict[str, Any]] = []
     with unit_of_work() as uow:

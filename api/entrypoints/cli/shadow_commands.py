@@ -7,7 +7,6 @@ calling the same use cases as ``GET /v1/policies/{policy_id}/challenger`` and ``
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from enum import StrEnum
 
@@ -15,6 +14,7 @@ import typer
 
 from api.entrypoints.cli.db_commands import KeyOption, api_key, err, out, unit_of_work
 from api.entrypoints.cli.output import command_group
+from api.entrypoints.cli.params import iso_moment
 from api.service import keys, shadow, shadow_report
 from api.service.registry import DEFAULT_POLICY_ID
 
@@ -76,15 +76,6 @@ def status_command(fmt: ReportFormat = typer.Option(ReportFormat.text, "--format
         out.print(_state_line(state), markup=False)
 
 
-def _moment(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is no ISO 8601 time", param_hint=option) from None
-
-
 def report_command(
     policy: str | None = typer.Option(None, "--policy", help="Only this policy."),
     since: str | None = typer.Option(None, "--since", help="Decided at or after this ISO time (UTC if no offset)."),
@@ -95,7 +86,7 @@ def report_command(
     """Agreement, transitions champion → challenger (counts, amounts, limits), errors and samples, per kind."""
     with unit_of_work() as uow:
         report = shadow_report.shadow_report(
-            uow, policy_id=policy, since=_moment(since, "--since"), until=_moment(until, "--until"), kind=kind
+            uow, policy_id=policy, since=iso_moment(since, "--since"), until=iso_moment(until, "--until"), kind=kind
         )
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.content(), indent=2, ensure_ascii=False))
